@@ -1,0 +1,73 @@
+//! Subcommands. Each parses its arguments and calls into the library.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use rayseg::volume::{LoadOptions, load, summary::VolumeSummary};
+
+#[derive(Parser)]
+#[command(
+    name = "rayseg",
+    version,
+    about = "GPU volume renderer and 3-D annotation tool for CT and MRI"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print shape, spacing, voxel-to-RAS matrix, value range and warnings.
+    Info(InfoArgs),
+}
+
+/// How to pick the image inside a file or folder.
+#[derive(Args, Clone, Debug)]
+pub struct SourceArgs {
+    /// A .nii/.nii.gz file, a DICOM file, or a folder holding a DICOM series.
+    pub path: PathBuf,
+    /// Volume of a 4-D NIfTI file (0-based).
+    #[arg(long, default_value_t = 0)]
+    pub volume: usize,
+    /// SeriesInstanceUID to load from a folder with several series.
+    #[arg(long)]
+    pub series: Option<String>,
+}
+
+impl SourceArgs {
+    pub fn load(&self) -> anyhow::Result<rayseg::volume::Volume> {
+        let options = LoadOptions {
+            volume_index: self.volume,
+            series_uid: self.series.clone(),
+        };
+        // LoadError already names the file and the problem.
+        Ok(load(&self.path, &options)?)
+    }
+}
+
+#[derive(Args)]
+struct InfoArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Info(args) => info(args),
+    }
+}
+
+fn info(args: InfoArgs) -> anyhow::Result<()> {
+    let volume = args.source.load()?;
+    let summary = VolumeSummary::new(&volume);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print!("{}", summary.to_text());
+    }
+    Ok(())
+}

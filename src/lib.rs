@@ -1,0 +1,5 @@
+//! rayseg: a headless core for loading, rendering and annotating CT/MR volumes.
+//! The app and the CLI are thin layers over these modules.
+
+pub mod gpu;
+pub mod volume;

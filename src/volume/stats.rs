@@ -1,0 +1,64 @@
+use super::{VoxelData, each_variant};
+
+/// Summary of the values after scaling, as nibabel/SimpleITK would report them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ValueStats {
+    pub min: f64,
+    pub max: f64,
+    pub sum: f64,
+    pub mean: f64,
+    pub nonzero: u64,
+}
+
+impl ValueStats {
+    pub fn compute(data: &VoxelData) -> Self {
+        let n = data.len();
+        let (min, max, sum, nonzero) = each_variant!(data, v => summarise(v));
+        ValueStats {
+            min,
+            max,
+            sum,
+            mean: if n > 0 { sum / n as f64 } else { f64::NAN },
+            nonzero,
+        }
+    }
+}
+
+/// Chunked so that float sums are pairwise-ish (close to numpy's) and integer
+/// sums stay exact in f64 (each chunk sum is far below 2^53).
+fn summarise<T: Copy + Into<f64Like>>(values: &[T]) -> (f64, f64, f64, u64) {
+    let mut min = f64::INFINITY;
+    let mut max = f64::NEG_INFINITY;
+    let mut sum = 0.0f64;
+    let mut nonzero = 0u64;
+    for chunk in values.chunks(4096) {
+        let mut chunk_sum = 0.0f64;
+        for &x in chunk {
+            let x: f64Like = x.into();
+            let x = x.0;
+            if x < min {
+                min = x;
+            }
+            if x > max {
+                max = x;
+            }
+            chunk_sum += x;
+            nonzero += (x != 0.0) as u64;
+        }
+        sum += chunk_sum;
+    }
+    (min, max, sum, nonzero)
+}
+
+/// f64 conversion for every voxel type (u32/i32 are exact in f64).
+#[allow(non_camel_case_types)]
+struct f64Like(f64);
+
+macro_rules! into_f64like {
+    ($($t:ty),*) => {$(
+        impl From<$t> for f64Like {
+            fn from(x: $t) -> Self { f64Like(x as f64) }
+        }
+    )*};
+}
+into_f64like!(u8, i8, u16, i16, u32, i32, f32, f64);
