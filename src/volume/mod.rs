@@ -65,6 +65,7 @@ impl VoxelData {
     }
 
     /// Value at a linear index as f64 (exact for every stored type).
+    #[allow(clippy::unnecessary_cast)] // the macro's f64 arm casts f64 to f64
     pub fn get_f64(&self, index: usize) -> Option<f64> {
         each_variant!(self, v => v.get(index).map(|&x| x as f64))
     }
@@ -93,6 +94,7 @@ impl VoxelData {
     }
 
     /// Copies every value out as f32 (for display paths that want floats).
+    #[allow(clippy::unnecessary_cast)] // the macro's f32 arm casts f32 to f32
     pub fn to_f32_vec(&self) -> Vec<f32> {
         each_variant!(self, v => v.iter().map(|&x| x as f32).collect())
     }

@@ -1,0 +1,16 @@
+//! GPU context and passes (wgpu).
+//!
+//! [`GpuContext::new`] picks an adapter, creates a device with the adapter's own limits
+//! and runs a write-and-read-back self-check before anything else touches the GPU.
+
+mod context;
+mod error;
+pub mod readback;
+mod selfcheck;
+pub mod volume_texture;
+
+pub use context::{GpuContext, GpuOptions, adapter_summary, required_features, required_limits};
+pub use error::GpuError;
+pub use selfcheck::{
+    SELF_CHECK_DIM, SelfCheckReadback, run_self_check, self_check_buffer_value, self_check_pattern,
+};
