@@ -2,4 +2,5 @@
 //! The app and the CLI are thin layers over these modules.
 
 pub mod gpu;
+pub mod render;
 pub mod volume;

@@ -1,5 +1,8 @@
 //! Subcommands. Each parses its arguments and calls into the library.
 
+mod render;
+mod slice;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -20,6 +23,10 @@ struct Cli {
 enum Command {
     /// Print shape, spacing, voxel-to-RAS matrix, value range and warnings.
     Info(InfoArgs),
+    /// Render a windowed axial, coronal or sagittal slice to PNG.
+    Slice(slice::SliceArgs),
+    /// Raymarch the volume (MIP, MinIP, average, DVR, isosurface) to PNG.
+    Render(render::RenderArgs),
 }
 
 /// How to pick the image inside a file or folder.
@@ -58,6 +65,8 @@ struct InfoArgs {
 pub fn run() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Info(args) => info(args),
+        Command::Slice(args) => slice::run(args),
+        Command::Render(args) => render::run(args),
     }
 }
 

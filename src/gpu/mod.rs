@@ -11,6 +11,7 @@ pub mod volume_texture;
 
 pub use context::{GpuContext, GpuOptions, adapter_summary, required_features, required_limits};
 pub use error::GpuError;
+pub(crate) use error::capture_errors;
 pub use selfcheck::{
     SELF_CHECK_DIM, SelfCheckReadback, run_self_check, self_check_buffer_value, self_check_pattern,
 };

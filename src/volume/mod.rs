@@ -35,14 +35,14 @@ pub enum VoxelData {
 macro_rules! each_variant {
     ($data:expr, $v:ident => $body:expr) => {
         match $data {
-            VoxelData::U8($v) => $body,
-            VoxelData::I8($v) => $body,
-            VoxelData::U16($v) => $body,
-            VoxelData::I16($v) => $body,
-            VoxelData::U32($v) => $body,
-            VoxelData::I32($v) => $body,
-            VoxelData::F32($v) => $body,
-            VoxelData::F64($v) => $body,
+            $crate::volume::VoxelData::U8($v) => $body,
+            $crate::volume::VoxelData::I8($v) => $body,
+            $crate::volume::VoxelData::U16($v) => $body,
+            $crate::volume::VoxelData::I16($v) => $body,
+            $crate::volume::VoxelData::U32($v) => $body,
+            $crate::volume::VoxelData::I32($v) => $body,
+            $crate::volume::VoxelData::F32($v) => $body,
+            $crate::volume::VoxelData::F64($v) => $body,
         }
     };
 }

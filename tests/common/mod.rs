@@ -124,3 +124,48 @@ pub fn compare(r: &Reference, v: &Volume) -> Vec<String> {
     }
     bad
 }
+
+/// Value of the body in [`orientation_phantom`].
+pub const PHANTOM_BODY: i16 = 100;
+/// Value of the marker cube at the patient's left-anterior-superior corner.
+pub const PHANTOM_MARKER: i16 = 1000;
+
+/// An asymmetric phantom for orientation tests: a 40×48×56 grid of
+/// 1×1.5×2 mm voxels holding a body block (value 100) and a marker cube
+/// (value 1000) at the patient's left-anterior-superior corner of the body.
+/// With `flip_i`, voxel i runs towards the patient's left instead of right
+/// (as in LPS-stored data), so a correct renderer must read the affine.
+pub fn orientation_phantom(flip_i: bool) -> Volume {
+    use glam::{DMat4, DVec4};
+    use rayseg::volume::{Modality, VoxelData};
+    let shape = [40usize, 48, 56];
+    let spacing = [1.0, 1.5, 2.0];
+    let mut data = vec![0i16; shape.iter().product()];
+    for k in 0..shape[2] {
+        for j in 0..shape[1] {
+            for i in 0..shape[0] {
+                // RAS coordinates relative to the grid: x_ras grows with i unless flipped.
+                let x_right = if flip_i { shape[0] - 1 - i } else { i };
+                let inside =
+                    (4..36).contains(&x_right) && (4..44).contains(&j) && (4..52).contains(&k);
+                let marker =
+                    (4..10).contains(&x_right) && (38..44).contains(&j) && (46..52).contains(&k);
+                data[i + shape[0] * (j + shape[1] * k)] = if marker {
+                    PHANTOM_MARKER
+                } else if inside {
+                    PHANTOM_BODY
+                } else {
+                    0
+                };
+            }
+        }
+    }
+    let sx = if flip_i { -spacing[0] } else { spacing[0] };
+    let m = DMat4::from_cols(
+        DVec4::new(sx, 0.0, 0.0, 0.0),
+        DVec4::new(0.0, spacing[1], 0.0, 0.0),
+        DVec4::new(0.0, 0.0, spacing[2], 0.0),
+        DVec4::new(if flip_i { 39.0 } else { 0.0 } - 20.0, -36.0, -56.0, 1.0),
+    );
+    Volume::new(shape, VoxelData::I16(data), m, Modality::Ct).expect("valid phantom")
+}

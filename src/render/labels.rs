@@ -1,0 +1,152 @@
+//! Label masks for display: grid checks, the r8uint texture and colours.
+
+use crate::gpu::GpuError;
+use crate::gpu::capture_errors;
+use crate::volume::{Volume, each_variant};
+
+/// Largest label value (0 is background).
+pub const MAX_LABEL: u8 = 255;
+
+/// Checks that `mask` lies on `image`'s grid and turns it into one u8 label per voxel.
+pub fn labels_on_grid(image: &Volume, mask: &Volume) -> Result<Vec<u8>, String> {
+    if mask.shape != image.shape {
+        return Err(format!(
+            "label map grid {:?} differs from the image grid {:?}",
+            mask.shape, image.shape
+        ));
+    }
+    let a = image.ras_from_voxel.to_cols_array();
+    let b = mask.ras_from_voxel.to_cols_array();
+    let worst = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+    // Float32 header fields round to about 1e-5 mm; 1e-3 mm is far below any voxel.
+    if worst > 1e-3 {
+        return Err(format!(
+            "label map voxel-to-RAS matrix differs from the image's by up to {worst:.4} mm"
+        ));
+    }
+    let mut bad = None;
+    let labels = each_variant!(&mask.data, v => v
+        .iter()
+        .map(|&x| {
+            #[allow(clippy::unnecessary_cast)]
+            let x = x as f64;
+            if !(0.0..=MAX_LABEL as f64).contains(&x) || x.fract() != 0.0 {
+                bad.get_or_insert(x);
+            }
+            x as u8
+        })
+        .collect::<Vec<u8>>());
+    if let Some(x) = bad {
+        return Err(format!("label map holds {x}, not a label in 0..=255"));
+    }
+    Ok(labels)
+}
+
+/// Default label colours (RGB), ITK-SNAP's first entries; label 0 is never drawn.
+pub fn default_label_color(label: u8) -> [u8; 3] {
+    const PALETTE: [[u8; 3]; 12] = [
+        [255, 0, 0],
+        [0, 255, 0],
+        [0, 0, 255],
+        [255, 255, 0],
+        [0, 255, 255],
+        [255, 0, 255],
+        [255, 239, 213],
+        [0, 0, 205],
+        [205, 133, 63],
+        [210, 180, 140],
+        [102, 205, 170],
+        [0, 0, 128],
+    ];
+    PALETTE[(label.max(1) as usize - 1) % PALETTE.len()]
+}
+
+/// Colour and opacity of every label value, as the shaders read it (256 × RGBA8
+/// packed in u32, little-endian R first). Label 0 is transparent.
+pub fn label_lut(opacity: f32) -> Vec<u32> {
+    (0..=255u8)
+        .map(|l| {
+            if l == 0 {
+                return 0;
+            }
+            let [r, g, b] = default_label_color(l);
+            let a = (opacity.clamp(0.0, 1.0) * 255.0).round() as u8;
+            u32::from_le_bytes([r, g, b, a])
+        })
+        .collect()
+}
+
+/// One u8 label per voxel as an `r8uint` 3-D texture (1 byte per voxel).
+pub struct LabelTexture {
+    pub texture: wgpu::Texture,
+    pub view: wgpu::TextureView,
+    pub shape: [u32; 3],
+}
+
+impl LabelTexture {
+    pub fn upload(
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        labels: &[u8],
+        shape: [usize; 3],
+    ) -> Result<Self, GpuError> {
+        let n = shape.iter().product::<usize>();
+        if labels.len() != n {
+            return Err(GpuError::Upload(format!(
+                "label map has {} voxels, grid {shape:?} needs {n}",
+                labels.len()
+            )));
+        }
+        let size = wgpu::Extent3d {
+            width: shape[0] as u32,
+            height: shape[1] as u32,
+            depth_or_array_layers: shape[2] as u32,
+        };
+        let (texture, err) = capture_errors(device, || {
+            device.create_texture(&wgpu::TextureDescriptor {
+                label: Some("labels::texture"),
+                size,
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D3,
+                format: wgpu::TextureFormat::R8Uint,
+                usage: wgpu::TextureUsages::TEXTURE_BINDING
+                    | wgpu::TextureUsages::COPY_DST
+                    | wgpu::TextureUsages::COPY_SRC,
+                view_formats: &[],
+            })
+        });
+        if let Some(e) = err {
+            return Err(GpuError::Upload(format!("label texture {shape:?}: {e}")));
+        }
+        queue.write_texture(
+            wgpu::TexelCopyTextureInfo {
+                texture: &texture,
+                mip_level: 0,
+                origin: wgpu::Origin3d::ZERO,
+                aspect: wgpu::TextureAspect::All,
+            },
+            labels,
+            wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(size.width),
+                rows_per_image: Some(size.height),
+            },
+            size,
+        );
+        let view = texture.create_view(&wgpu::TextureViewDescriptor {
+            label: Some("labels::view"),
+            ..Default::default()
+        });
+        Ok(LabelTexture {
+            texture,
+            view,
+            shape: [size.width, size.height, size.depth_or_array_layers],
+        })
+    }
+
+    /// A 1×1×1 texture holding label 0, for passes run without a mask.
+    pub fn empty(device: &wgpu::Device, queue: &wgpu::Queue) -> Result<Self, GpuError> {
+        Self::upload(device, queue, &[0], [1, 1, 1])
+    }
+}
