@@ -1,5 +1,6 @@
 //! Subcommands. Each parses its arguments and calls into the library.
 
+mod grow;
 mod render;
 mod slice;
 
@@ -27,6 +28,8 @@ enum Command {
     Slice(slice::SliceArgs),
     /// Raymarch the volume (MIP, MinIP, average, DVR, isosurface) to PNG.
     Render(render::RenderArgs),
+    /// Seeded region growing (connected threshold) into a label map.
+    Grow(grow::GrowArgs),
 }
 
 /// How to pick the image inside a file or folder.
@@ -67,6 +70,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Info(args) => info(args),
         Command::Slice(args) => slice::run(args),
         Command::Render(args) => render::run(args),
+        Command::Grow(args) => grow::run(args),
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod header;
 mod scaling;
+mod write;
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
@@ -12,6 +13,7 @@ use header::{AffineSource, Header};
 use super::{LoadError, LoadErrorKind, LoadOptions, Modality, Provenance, Volume};
 
 pub use header::{NIFTI1_SIZE, NIFTI2_SIZE};
+pub use write::save_label_map;
 
 /// Deflate cannot expand data by more than about 1032:1; a header that claims
 /// more voxel bytes than that is lying, whatever the gzip trailer says.

@@ -1,0 +1,59 @@
+//! Label descriptions: name, colour, opacity, visibility and lock, per label value.
+
+use serde::{Deserialize, Serialize};
+
+use crate::render::labels::default_label_color;
+
+/// One label value's description (0 is background and never described).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LabelInfo {
+    pub value: u8,
+    pub name: String,
+    pub color: [u8; 3],
+    pub opacity: f32,
+    pub visible: bool,
+    pub locked: bool,
+}
+
+impl LabelInfo {
+    pub fn new(value: u8, name: impl Into<String>) -> Self {
+        LabelInfo {
+            value,
+            name: name.into(),
+            color: default_label_color(value),
+            opacity: 0.5,
+            visible: true,
+            locked: false,
+        }
+    }
+}
+
+/// The labels of one label map.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LabelSet {
+    pub labels: Vec<LabelInfo>,
+}
+
+impl LabelSet {
+    pub fn get(&self, value: u8) -> Option<&LabelInfo> {
+        self.labels.iter().find(|l| l.value == value)
+    }
+
+    pub fn get_mut(&mut self, value: u8) -> Option<&mut LabelInfo> {
+        self.labels.iter_mut().find(|l| l.value == value)
+    }
+
+    /// Bit `v` set when label `v` is locked, as 8 u32 words for shaders.
+    pub fn locked_bits(&self) -> [u32; 8] {
+        let mut bits = [0u32; 8];
+        for l in self.labels.iter().filter(|l| l.locked && l.value != 0) {
+            bits[l.value as usize / 32] |= 1 << (l.value % 32);
+        }
+        bits
+    }
+}
+
+/// True when `label` is set in a `locked_bits` mask.
+pub fn is_locked(bits: &[u32; 8], label: u8) -> bool {
+    bits[label as usize / 32] & (1 << (label % 32)) != 0
+}
