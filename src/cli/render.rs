@@ -1,0 +1,245 @@
+//! `rayseg render`: a raymarched 3-D view to PNG.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use rayseg::gpu::{GpuContext, GpuOptions, adapter_summary};
+use rayseg::render::labels::labels_on_grid;
+use rayseg::render::raymarch::{
+    Camera, ClipBox, Raymarcher, RenderMode, RenderSettings, StandardView, TransferPreset,
+};
+use rayseg::volume::{LoadOptions, Modality, load};
+
+use super::SourceArgs;
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ModeArg {
+    Mip,
+    Minip,
+    Avg,
+    Dvr,
+    Iso,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ViewArg {
+    Anterior,
+    Posterior,
+    Left,
+    Right,
+    Superior,
+    Inferior,
+}
+
+#[derive(Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Rendering mode.
+    #[arg(long, value_enum, default_value = "mip")]
+    mode: ModeArg,
+    /// DVR transfer function (ct-bone, ct-soft-tissue, ct-lung, ct-angio, mr-default);
+    /// for mip/minip/avg the CT names pick a window.
+    #[arg(long)]
+    preset: Option<String>,
+    /// Window CENTER,WIDTH for mip/minip/avg (default: the volume's [min, max]).
+    #[arg(long, allow_hyphen_values = true, value_name = "CENTER,WIDTH")]
+    window: Option<String>,
+    /// Isosurface value (default 300 for CT, else the middle of the value range).
+    #[arg(long, allow_hyphen_values = true)]
+    threshold: Option<f64>,
+    /// Standard view; orthographic views show the patient's right on the image left
+    /// from anterior, superior up.
+    #[arg(long, value_enum, default_value = "anterior")]
+    view: ViewArg,
+    /// Azimuth in degrees about the superior axis (0 = anterior, 90 = from the patient's
+    /// left); overrides --view.
+    #[arg(long, allow_hyphen_values = true)]
+    azimuth: Option<f64>,
+    /// Elevation in degrees towards superior; overrides --view.
+    #[arg(long, allow_hyphen_values = true)]
+    elevation: Option<f64>,
+    /// Perspective instead of orthographic projection.
+    #[arg(long)]
+    perspective: bool,
+    /// Output size WxH (scaled to fit, aspect kept); default one pixel per voxel.
+    #[arg(long, value_name = "WxH")]
+    size: Option<String>,
+    /// Label map on the image's grid, drawn in colour.
+    #[arg(long, value_name = "MASK")]
+    labels: Option<PathBuf>,
+    /// Label opacity per voxel step, 0–1.
+    #[arg(long, default_value_t = 0.5)]
+    label_opacity: f32,
+    /// Clip box in voxel indices, inclusive: I0:I1,J0:J1,K0:K1.
+    #[arg(long, value_name = "I0:I1,J0:J1,K0:K1")]
+    clip: Option<String>,
+    /// Start every ray at the same phase (deterministic, shows wood-grain in DVR).
+    #[arg(long)]
+    no_jitter: bool,
+    /// Disable empty-space skipping (for comparisons).
+    #[arg(long)]
+    no_skip: bool,
+    /// Disable early ray termination (for comparisons).
+    #[arg(long)]
+    no_early_stop: bool,
+    /// Output PNG.
+    #[arg(short, long)]
+    output: PathBuf,
+}
+
+/// "C,W" → (centre, width), width ≥ 1.
+pub fn parse_window(s: &str) -> anyhow::Result<(f64, f64)> {
+    let (c, w) = s
+        .split_once(',')
+        .with_context(|| format!("--window {s:?}: expected CENTER,WIDTH"))?;
+    let c: f64 = c
+        .trim()
+        .parse()
+        .with_context(|| format!("--window centre {c:?}"))?;
+    let w: f64 = w
+        .trim()
+        .parse()
+        .with_context(|| format!("--window width {w:?}"))?;
+    if !c.is_finite() || !w.is_finite() || w < 1.0 {
+        bail!("--window {s:?}: centre must be finite and width at least 1");
+    }
+    Ok((c, w))
+}
+
+fn parse_size(s: &str) -> anyhow::Result<(u32, u32)> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .with_context(|| format!("--size {s:?}: expected WxH"))?;
+    let (w, h): (u32, u32) = (w.trim().parse()?, h.trim().parse()?);
+    if w == 0 || h == 0 || w > 16384 || h > 16384 {
+        bail!("--size {s:?}: each side must be 1..=16384");
+    }
+    Ok((w, h))
+}
+
+fn parse_clip(s: &str, shape: [usize; 3]) -> anyhow::Result<ClipBox> {
+    let parts: Vec<&str> = s.split(',').collect();
+    if parts.len() != 3 {
+        bail!("--clip {s:?}: expected I0:I1,J0:J1,K0:K1");
+    }
+    let mut clip = ClipBox {
+        min: [0.0; 3],
+        max: [0.0; 3],
+    };
+    for (axis, part) in parts.iter().enumerate() {
+        let (a, b) = part
+            .split_once(':')
+            .with_context(|| format!("--clip {s:?}: axis {axis} needs LO:HI"))?;
+        let (a, b): (f64, f64) = (a.trim().parse()?, b.trim().parse()?);
+        if a > b || b < 0.0 || a > shape[axis] as f64 - 1.0 {
+            bail!(
+                "--clip {s:?}: axis {axis} range {a}:{b} is empty or outside 0..{}",
+                shape[axis]
+            );
+        }
+        clip.min[axis] = a;
+        clip.max[axis] = b;
+    }
+    Ok(clip)
+}
+
+pub fn run(args: RenderArgs) -> anyhow::Result<()> {
+    let volume = args.source.load()?;
+    let mode = match args.mode {
+        ModeArg::Mip => RenderMode::Mip,
+        ModeArg::Minip => RenderMode::MinIp,
+        ModeArg::Avg => RenderMode::Average,
+        ModeArg::Dvr => RenderMode::Dvr,
+        ModeArg::Iso => RenderMode::Iso,
+    };
+    let mut settings = RenderSettings::new(mode);
+    let preset = match &args.preset {
+        Some(name) => Some(TransferPreset::from_name(name).with_context(|| {
+            format!(
+                "--preset {name:?}: expected one of {}",
+                TransferPreset::ALL.map(|p| p.name()).join(", ")
+            )
+        })?),
+        None => None,
+    };
+    let default_preset = if volume.modality == Modality::Mr {
+        TransferPreset::MrDefault
+    } else {
+        TransferPreset::CtBone
+    };
+    settings.transfer = preset.unwrap_or(default_preset).build(volume.value_range());
+    settings.window = match &args.window {
+        Some(w) => Some(parse_window(w)?),
+        None => preset.and_then(|p| p.window()),
+    };
+    let (lo, hi) = volume.value_range();
+    settings.threshold = args
+        .threshold
+        .unwrap_or(if volume.modality == Modality::Ct {
+            300.0
+        } else {
+            (lo + hi) / 2.0
+        });
+    settings.jitter &= !args.no_jitter;
+    settings.empty_space_skipping = !args.no_skip;
+    settings.early_termination = !args.no_early_stop;
+    settings.label_opacity = args.label_opacity.clamp(0.0, 1.0);
+    if let Some(c) = &args.clip {
+        settings.clip_vox = Some(parse_clip(c, volume.shape)?);
+    }
+
+    let labels = match &args.labels {
+        Some(path) => {
+            let mask = load(path, &LoadOptions::default())?;
+            Some(
+                labels_on_grid(&volume, &mask)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+            )
+        }
+        None => None,
+    };
+
+    let view = match args.view {
+        ViewArg::Anterior => StandardView::Anterior,
+        ViewArg::Posterior => StandardView::Posterior,
+        ViewArg::Left => StandardView::Left,
+        ViewArg::Right => StandardView::Right,
+        ViewArg::Superior => StandardView::Superior,
+        ViewArg::Inferior => StandardView::Inferior,
+    };
+    let (mut az, mut el) = view.angles_deg();
+    if args.azimuth.is_some() || args.elevation.is_some() {
+        (az, el) = (args.azimuth.unwrap_or(0.0), args.elevation.unwrap_or(0.0));
+    }
+    let mut camera = Camera::fit(&volume, az, el);
+    camera.perspective = args.perspective;
+    let frame = match &args.size {
+        Some(s) => {
+            let (w, h) = parse_size(s)?;
+            camera.ray_frame(w, h, true)
+        }
+        None => {
+            let [w, h] = camera.natural_size(&volume);
+            camera.ray_frame(w, h, args.perspective)
+        }
+    };
+
+    let ctx = GpuContext::new(&GpuOptions::from_env())?;
+    eprintln!("render: GPU adapter {}", adapter_summary(&ctx.adapter_info));
+    let raymarcher = Raymarcher::new(&ctx.device)?;
+    let prepared =
+        raymarcher.prepare_volume(&ctx.device, &ctx.queue, &volume, labels.as_deref())?;
+    let image =
+        raymarcher.render_to_image(&ctx.device, &ctx.queue, &prepared, &frame, &settings)?;
+    image.save_png(&args.output)?;
+    eprintln!(
+        "render: wrote {} ({}x{}, {:?})",
+        args.output.display(),
+        image.width,
+        image.height,
+        mode
+    );
+    Ok(())
+}

@@ -1,0 +1,494 @@
+//! Raymarched 3-D rendering: MIP, MinIP, average, shaded DVR and isosurface
+//! (shaders/raymarch.wgsl), with a min/max brick grid for empty-space skipping
+//! (shaders/brick_minmax.wgsl).
+//!
+//! Usage: [`Raymarcher::new`] once per device (creates every pipeline), then
+//! [`Raymarcher::prepare_volume`] once per volume (uploads, brick grid), then
+//! [`Raymarcher::encode`] per frame into the caller's encoder, or
+//! [`Raymarcher::render_to_image`]. View conventions: see [`camera`].
+//!
+//! Output: an `rgba8unorm` image, RGB composited over black, alpha 255.
+//! The clip box is given in voxel indices (inclusive voxel-centre ranges).
+
+pub mod bricks;
+pub mod camera;
+mod params;
+pub mod reference;
+pub mod transfer;
+
+use glam::DMat4;
+
+use crate::gpu::readback::read_texture_3d;
+use crate::gpu::volume_texture::{VolumeFormat, VolumeTexture};
+use crate::gpu::{GpuError, capture_errors};
+use crate::render::image::RgbaImage;
+use crate::render::labels::{LabelTexture, label_lut};
+use crate::volume::Volume;
+
+pub use camera::{Camera, RayFrame, StandardView};
+pub use params::RaymarchParams;
+pub use transfer::{TransferFunction, TransferPreset};
+
+/// Edge of a skipping brick in voxels.
+pub const BRICK_SIZE: u32 = 8;
+
+const RAYMARCH_WGSL: &str = include_str!("../../../shaders/raymarch.wgsl");
+const BRICK_WGSL: &str = include_str!("../../../shaders/brick_minmax.wgsl");
+/// The volume binding as written (r32float); rewritten for r16sint images.
+const TEXEL_F32: &str = "texture_3d<f32>; // VOLUME_TEXEL_TYPE";
+const TEXEL_I32: &str = "texture_3d<i32>; // VOLUME_TEXEL_TYPE";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RenderMode {
+    Mip,
+    MinIp,
+    Average,
+    Dvr,
+    Iso,
+}
+
+/// A clip box in voxel indices, inclusive (voxel centres `min..=max` are kept).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClipBox {
+    pub min: [f64; 3],
+    pub max: [f64; 3],
+}
+
+/// Everything about a frame except the camera.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RenderSettings {
+    pub mode: RenderMode,
+    /// (centre, width) for MIP/MinIP/average; `None` = the volume's [min, max].
+    pub window: Option<(f64, f64)>,
+    pub transfer: TransferFunction,
+    /// Isosurface value.
+    pub threshold: f64,
+    pub clip_vox: Option<ClipBox>,
+    /// Label opacity per smallest-voxel-spacing step.
+    pub label_opacity: f32,
+    /// Samples per voxel along the ray (1 makes axis-aligned samples hit voxel centres).
+    pub samples_per_voxel: f32,
+    /// Per-pixel random ray start (against wood-grain); off for exact, repeatable images.
+    pub jitter: bool,
+    pub empty_space_skipping: bool,
+    pub early_termination: bool,
+}
+
+impl RenderSettings {
+    /// Defaults for `mode`: 1 sample per voxel for projections, 2 for DVR/iso.
+    pub fn new(mode: RenderMode) -> Self {
+        let dvr_like = matches!(mode, RenderMode::Dvr | RenderMode::Iso);
+        RenderSettings {
+            mode,
+            window: None,
+            transfer: TransferPreset::CtBone.build((0.0, 1.0)),
+            threshold: 300.0,
+            clip_vox: None,
+            label_opacity: 0.5,
+            samples_per_voxel: if dvr_like { 2.0 } else { 1.0 },
+            jitter: dvr_like,
+            empty_space_skipping: true,
+            early_termination: true,
+        }
+    }
+}
+
+/// An `rgba8unorm` image the pass writes (storage) and others may sample or copy.
+pub struct RenderTarget {
+    pub texture: wgpu::Texture,
+    pub view: wgpu::TextureView,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl RenderTarget {
+    pub fn new(device: &wgpu::Device, width: u32, height: u32) -> Result<Self, GpuError> {
+        let (texture, err) = capture_errors(device, || {
+            device.create_texture(&wgpu::TextureDescriptor {
+                label: Some("raymarch::target"),
+                size: wgpu::Extent3d {
+                    width: width.max(1),
+                    height: height.max(1),
+                    depth_or_array_layers: 1,
+                },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format: wgpu::TextureFormat::Rgba8Unorm,
+                usage: wgpu::TextureUsages::STORAGE_BINDING
+                    | wgpu::TextureUsages::TEXTURE_BINDING
+                    | wgpu::TextureUsages::COPY_SRC,
+                view_formats: &[],
+            })
+        });
+        if let Some(e) = err {
+            return Err(GpuError::Upload(format!(
+                "render target {width}x{height}: {e}"
+            )));
+        }
+        let view = texture.create_view(&wgpu::TextureViewDescriptor {
+            label: Some("raymarch::target_view"),
+            ..Default::default()
+        });
+        Ok(RenderTarget {
+            texture,
+            view,
+            width: width.max(1),
+            height: height.max(1),
+        })
+    }
+}
+
+/// Per-volume GPU resources: image and label textures, brick grid, frame buffers.
+pub struct PreparedVolume {
+    pub image: VolumeTexture,
+    pub labels: LabelTexture,
+    pub has_labels: bool,
+    pub bricks: wgpu::Buffer,
+    pub brick_grid: [u32; 3],
+    pub shape: [u32; 3],
+    pub ras_from_voxel: DMat4,
+    pub spacing_mm: [f64; 3],
+    pub value_range: (f64, f64),
+    params_buf: wgpu::Buffer,
+    tf_buf: wgpu::Buffer,
+    label_lut_buf: wgpu::Buffer,
+}
+
+struct Variant {
+    raymarch: wgpu::ComputePipeline,
+    bricks: wgpu::ComputePipeline,
+}
+
+/// Raymarching pipelines, one pair per volume texture format, created once.
+pub struct Raymarcher {
+    i16: Variant,
+    f32: Variant,
+}
+
+fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Storage { read_only },
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+fn texture_entry(binding: u32, sample_type: wgpu::TextureSampleType) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Texture {
+            sample_type,
+            view_dimension: wgpu::TextureViewDimension::D3,
+            multisampled: false,
+        },
+        count: None,
+    }
+}
+
+fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+fn make_pipeline(
+    device: &wgpu::Device,
+    name: &str,
+    source: &str,
+    entries: &[wgpu::BindGroupLayoutEntry],
+) -> wgpu::ComputePipeline {
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(&format!("raymarch::{name}_shader")),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    let bind_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(&format!("raymarch::{name}_bind_layout")),
+        entries,
+    });
+    let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(&format!("raymarch::{name}_layout")),
+        bind_group_layouts: &[Some(&bind_layout)],
+        immediate_size: 0,
+    });
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(&format!("raymarch::pipeline_{name}")),
+        layout: Some(&layout),
+        module: &module,
+        entry_point: Some("main"),
+        compilation_options: Default::default(),
+        cache: None,
+    })
+}
+
+fn make_variant(device: &wgpu::Device, format: VolumeFormat) -> Result<Variant, GpuError> {
+    let (suffix, sample_type) = match format {
+        VolumeFormat::I16 => ("i16", wgpu::TextureSampleType::Sint),
+        VolumeFormat::F32 => ("f32", wgpu::TextureSampleType::Float { filterable: false }),
+    };
+    let source = |wgsl: &str| -> Result<String, GpuError> {
+        if !wgsl.contains(TEXEL_F32) {
+            return Err(GpuError::Upload(format!(
+                "shader lacks the marker {TEXEL_F32:?}"
+            )));
+        }
+        Ok(match format {
+            VolumeFormat::I16 => wgsl.replace(TEXEL_F32, TEXEL_I32),
+            VolumeFormat::F32 => wgsl.to_owned(),
+        })
+    };
+    let label_type = wgpu::TextureSampleType::Uint;
+    let raymarch_entries = [
+        uniform_entry(0),
+        texture_entry(1, sample_type),
+        texture_entry(2, label_type),
+        storage_entry(3, true),
+        storage_entry(4, true),
+        storage_entry(5, true),
+        wgpu::BindGroupLayoutEntry {
+            binding: 6,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::StorageTexture {
+                access: wgpu::StorageTextureAccess::WriteOnly,
+                format: wgpu::TextureFormat::Rgba8Unorm,
+                view_dimension: wgpu::TextureViewDimension::D2,
+            },
+            count: None,
+        },
+    ];
+    let brick_entries = [
+        uniform_entry(0),
+        texture_entry(1, sample_type),
+        texture_entry(2, label_type),
+        storage_entry(3, false),
+    ];
+    let raymarch_src = source(RAYMARCH_WGSL)?;
+    let brick_src = source(BRICK_WGSL)?;
+    let (variant, err) = capture_errors(device, || Variant {
+        raymarch: make_pipeline(device, suffix, &raymarch_src, &raymarch_entries),
+        bricks: make_pipeline(
+            device,
+            &format!("bricks_{suffix}"),
+            &brick_src,
+            &brick_entries,
+        ),
+    });
+    match err {
+        Some(e) => Err(GpuError::Upload(format!(
+            "raymarch pipelines ({suffix}): {e}"
+        ))),
+        None => Ok(variant),
+    }
+}
+
+impl Raymarcher {
+    /// Compiles every pipeline (both texture formats); call once per device.
+    pub fn new(device: &wgpu::Device) -> Result<Self, GpuError> {
+        Ok(Raymarcher {
+            i16: make_variant(device, VolumeFormat::I16)?,
+            f32: make_variant(device, VolumeFormat::F32)?,
+        })
+    }
+
+    fn variant(&self, format: VolumeFormat) -> &Variant {
+        match format {
+            VolumeFormat::I16 => &self.i16,
+            VolumeFormat::F32 => &self.f32,
+        }
+    }
+
+    /// Uploads `volume` (and `labels`, one u8 per voxel on the same grid, as from
+    /// [`labels_on_grid`](crate::render::labels::labels_on_grid)) and computes the
+    /// brick grid. Run again after editing labels.
+    pub fn prepare_volume(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        volume: &Volume,
+        labels: Option<&[u8]>,
+    ) -> Result<PreparedVolume, GpuError> {
+        let image = VolumeTexture::upload(device, queue, volume)?;
+        let (labels_tex, has_labels) = match labels {
+            Some(l) => (LabelTexture::upload(device, queue, l, volume.shape)?, true),
+            None => (LabelTexture::empty(device, queue)?, false),
+        };
+        let bricks = bricks::compute_bricks(
+            device,
+            queue,
+            &self.variant(image.format).bricks,
+            &image.view,
+            &labels_tex.view,
+            image.shape,
+            has_labels,
+        )?;
+        let buffer = |label: &'static str, size: u64, usage: wgpu::BufferUsages| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size,
+                usage: usage | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        };
+        let storage = wgpu::BufferUsages::STORAGE;
+        let ((params_buf, tf_buf, label_lut_buf), err) = capture_errors(device, || {
+            (
+                buffer(
+                    "raymarch::params",
+                    std::mem::size_of::<RaymarchParams>() as u64,
+                    wgpu::BufferUsages::UNIFORM,
+                ),
+                buffer("raymarch::transfer_function", TF_BUFFER_BYTES, storage),
+                buffer("raymarch::label_lut", 256 * 4, storage),
+            )
+        });
+        if let Some(e) = err {
+            return Err(GpuError::Upload(format!("raymarch buffers: {e}")));
+        }
+        Ok(PreparedVolume {
+            brick_grid: bricks::brick_grid(image.shape),
+            shape: image.shape,
+            image,
+            labels: labels_tex,
+            has_labels,
+            bricks,
+            ras_from_voxel: volume.ras_from_voxel,
+            spacing_mm: volume.spacing_mm,
+            value_range: volume.value_range(),
+            params_buf,
+            tf_buf,
+            label_lut_buf,
+        })
+    }
+
+    /// Records the raymarching pass into `encoder`, writing `target` (whose size must
+    /// match `frame`'s). Uniforms are written through `queue` and take effect at the
+    /// next submit, so record one frame per `PreparedVolume` per submit.
+    // Device, queue and encoder come from the caller (the egui app has its own).
+    #[allow(clippy::too_many_arguments)]
+    pub fn encode(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        volume: &PreparedVolume,
+        target: &RenderTarget,
+        frame: &RayFrame,
+        settings: &RenderSettings,
+    ) -> Result<(), GpuError> {
+        if (frame.width, frame.height) != (target.width, target.height) {
+            return Err(GpuError::Upload(format!(
+                "ray frame {}x{} does not match the target {}x{}",
+                frame.width, frame.height, target.width, target.height
+            )));
+        }
+        let params = RaymarchParams::new(volume, frame, settings);
+        queue.write_buffer(&volume.params_buf, 0, bytemuck::bytes_of(&params));
+        queue.write_buffer(&volume.tf_buf, 0, &tf_bytes(&settings.transfer));
+        let lut = label_lut(settings.label_opacity);
+        queue.write_buffer(&volume.label_lut_buf, 0, bytemuck::cast_slice(&lut));
+        let pipeline = &self.variant(volume.image.format).raymarch;
+        let ((), err) = capture_errors(device, || {
+            let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("raymarch::bind_group"),
+                layout: &pipeline.get_bind_group_layout(0),
+                entries: &[
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: volume.params_buf.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: wgpu::BindingResource::TextureView(&volume.image.view),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: wgpu::BindingResource::TextureView(&volume.labels.view),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 3,
+                        resource: volume.bricks.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 4,
+                        resource: volume.tf_buf.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 5,
+                        resource: volume.label_lut_buf.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 6,
+                        resource: wgpu::BindingResource::TextureView(&target.view),
+                    },
+                ],
+            });
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("raymarch::pass"),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(0, &bind_group, &[]);
+            pass.dispatch_workgroups(frame.width.div_ceil(8), frame.height.div_ceil(8), 1);
+        });
+        match err {
+            Some(e) => Err(GpuError::Upload(format!("raymarch pass: {e}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Renders one frame and reads it back (blocking).
+    pub fn render_to_image(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        volume: &PreparedVolume,
+        frame: &RayFrame,
+        settings: &RenderSettings,
+    ) -> Result<RgbaImage, GpuError> {
+        let target = RenderTarget::new(device, frame.width, frame.height)?;
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("raymarch::encoder"),
+        });
+        self.encode(
+            device,
+            queue,
+            &mut encoder,
+            volume,
+            &target,
+            frame,
+            settings,
+        )?;
+        queue.submit([encoder.finish()]);
+        let bytes = read_texture_3d(device, queue, &target.texture)?;
+        RgbaImage::from_rgba_bytes(target.width, target.height, &bytes)
+            .ok_or_else(|| GpuError::Readback("render target size mismatch".into()))
+    }
+}
+
+/// Bytes of `TransferFunction` in raymarch.wgsl: 256 vec4 + 260 u32.
+const TF_BUFFER_BYTES: u64 = 256 * 16 + 260 * 4;
+
+fn tf_bytes(tf: &TransferFunction) -> Vec<u8> {
+    let mut out = Vec::with_capacity(TF_BUFFER_BYTES as usize);
+    for i in 0..transfer::TF_ENTRIES {
+        let c = tf.rgba.get(i).copied().unwrap_or([0.0; 4]);
+        out.extend_from_slice(bytemuck::cast_slice(&c));
+    }
+    let mut prefix = tf.nonzero_prefix();
+    prefix.resize(260, *prefix.last().unwrap_or(&0));
+    out.extend_from_slice(bytemuck::cast_slice(&prefix));
+    out
+}

@@ -1,0 +1,434 @@
+//! Raymarching on the GPU: CPU reference for axis-aligned projections, golden images
+//! for DVR / isosurface / labels, skipping and termination invariance, and the CLI.
+//! Needs a GPU adapter (lavapipe in CI); fails loudly without one.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use glam::{DMat4, DVec3, DVec4};
+use rayseg::gpu::{GpuContext, GpuOptions};
+use rayseg::render::image::{RgbaImage, compare_images};
+use rayseg::render::raymarch::reference::{project_axis_aligned, window_for_range};
+use rayseg::render::raymarch::{
+    Camera, PreparedVolume, Raymarcher, RenderMode, RenderSettings, StandardView, TransferPreset,
+};
+use rayseg::volume::{Modality, Volume, VoxelData};
+
+static CTX: LazyLock<GpuContext> = LazyLock::new(|| {
+    GpuContext::new(&GpuOptions::from_env())
+        .expect("raymarch tests need a GPU adapter (CI: lavapipe, WGPU_BACKEND=vulkan)")
+});
+static RM: LazyLock<Raymarcher> =
+    LazyLock::new(|| Raymarcher::new(&CTX.device).expect("raymarch pipelines"));
+
+fn prepare(volume: &Volume, labels: Option<&[u8]>) -> PreparedVolume {
+    RM.prepare_volume(&CTX.device, &CTX.queue, volume, labels)
+        .expect("prepare volume")
+}
+
+/// Natural-size orthographic render of a standard view.
+fn render_view(
+    volume: &Volume,
+    prepared: &PreparedVolume,
+    view: StandardView,
+    settings: &RenderSettings,
+) -> RgbaImage {
+    let (az, el) = view.angles_deg();
+    let camera = Camera::fit(volume, az, el);
+    let [w, h] = camera.natural_size(volume);
+    let frame = camera.ray_frame(w, h, false);
+    RM.render_to_image(&CTX.device, &CTX.queue, prepared, &frame, settings)
+        .expect("render")
+}
+
+/// Deterministic pseudo-random values (xorshift), no extra dependency.
+fn random_values(n: usize, seed: u64) -> Vec<f64> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        })
+        .collect()
+}
+
+fn diag_affine(spacing: [f64; 3], flip: [bool; 3], origin: [f64; 3]) -> DMat4 {
+    let s = |a: usize| if flip[a] { -spacing[a] } else { spacing[a] };
+    DMat4::from_cols(
+        DVec4::new(s(0), 0.0, 0.0, 0.0),
+        DVec4::new(0.0, s(1), 0.0, 0.0),
+        DVec4::new(0.0, 0.0, s(2), 0.0),
+        DVec4::new(origin[0], origin[1], origin[2], 1.0),
+    )
+}
+
+fn check_against_reference(volume: &Volume, name: &str) {
+    let prepared = prepare(volume, None);
+    let (lo, hi) = volume.value_range();
+    let mut failures = Vec::new();
+    for mode in [RenderMode::Mip, RenderMode::MinIp, RenderMode::Average] {
+        for view in StandardView::ALL {
+            let settings = RenderSettings::new(mode);
+            let gpu = render_view(volume, &prepared, view, &settings);
+            let cpu = project_axis_aligned(volume, view, mode, window_for_range(lo, hi))
+                .expect("axis-aligned volume");
+            if let Err(e) = compare_images(&gpu, &cpu, 1, 0) {
+                failures.push(format!("{name} {mode:?} {}: {e}", view.name()));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "GPU != CPU reference:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn projections_match_cpu_reference_on_orientation_phantom() {
+    check_against_reference(&common::orientation_phantom(false), "phantom");
+    check_against_reference(&common::orientation_phantom(true), "phantom flipped");
+}
+
+#[test]
+fn projections_match_cpu_reference_on_random_volumes() {
+    let shape = [9usize, 11, 13];
+    let n = shape.iter().product();
+    let values = random_values(n, 0x5eed);
+    // f32 values exercise the r32float pipeline; integers the r16sint one.
+    let float = VoxelData::F32(
+        values
+            .iter()
+            .map(|v| (v * 2000.0 - 1000.0) as f32)
+            .collect(),
+    );
+    let int = VoxelData::I16(
+        values
+            .iter()
+            .map(|v| (v * 3000.0 - 1000.0) as i16)
+            .collect(),
+    );
+    let affine = diag_affine([0.8, 1.3, 2.1], [true, false, true], [10.0, -20.0, 30.0]);
+    for (data, name) in [(float, "random f32"), (int, "random i16")] {
+        let volume = Volume::new(shape, data, affine, Modality::Ct).expect("volume");
+        check_against_reference(&volume, name);
+    }
+}
+
+/// CT-like phantom in HU: air, a soft-tissue ellipsoid (40), a denser sphere (80), a
+/// bone sphere (1200) and a contrast cylinder (350) along k.
+fn synthetic_ct() -> (Volume, Vec<u8>) {
+    let shape = [40usize, 36, 32];
+    let mut data = vec![-1000i16; shape.iter().product()];
+    let mut labels = vec![0u8; data.len()];
+    for k in 0..shape[2] {
+        for j in 0..shape[1] {
+            for i in 0..shape[0] {
+                let p = DVec3::new(i as f64, j as f64, k as f64);
+                let idx = i + shape[0] * (j + shape[1] * k);
+                let c = DVec3::new(19.5, 17.5, 15.5);
+                let e = (p - c) / DVec3::new(17.0, 15.0, 14.0);
+                let mut v = -1000;
+                if e.length() < 1.0 {
+                    v = 40;
+                }
+                if (p - DVec3::new(13.0, 14.0, 12.0)).length() < 6.0 {
+                    v = 80;
+                    labels[idx] = 1;
+                }
+                if (p - DVec3::new(26.0, 21.0, 19.0)).length() < 5.5 {
+                    v = 1200;
+                }
+                let r = ((i as f64 - 24.0).powi(2) + (j as f64 - 10.0).powi(2)).sqrt();
+                if r < 3.0 && (4..28).contains(&k) {
+                    v = 350;
+                    labels[idx] = 2;
+                }
+                data[idx] = v;
+            }
+        }
+    }
+    let affine = diag_affine([1.0, 1.1, 1.3], [false; 3], [-20.0, -20.0, -20.0]);
+    let volume = Volume::new(shape, VoxelData::I16(data), affine, Modality::Ct).expect("volume");
+    (volume, labels)
+}
+
+fn render_oblique(
+    volume: &Volume,
+    prepared: &PreparedVolume,
+    settings: &RenderSettings,
+) -> RgbaImage {
+    let mut camera = Camera::fit(volume, 30.0, 20.0);
+    camera.zoom(0.9);
+    let frame = camera.ray_frame(64, 64, true);
+    RM.render_to_image(&CTX.device, &CTX.queue, prepared, &frame, settings)
+        .expect("render")
+}
+
+fn golden_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+/// Per-channel tolerance 3 absorbs float differences (FMA, pow, bisection order)
+/// between drivers inside smooth regions; at most 8 of 4096 pixels may differ more,
+/// enough for a few flipped silhouette pixels but far below any real change (egui's
+/// advice: more than ~10 failing pixels hides real regressions).
+const CHANNEL_TOLERANCE: u8 = 3;
+const MAX_FAILING: usize = 8;
+
+fn check_golden(name: &str, actual: &RgbaImage) {
+    let path = golden_dir().join(format!("{name}.png"));
+    if std::env::var_os("RAYSEG_UPDATE_GOLDEN").is_some() {
+        actual.save_png(&path).expect("write golden");
+        return;
+    }
+    let expected = RgbaImage::load_png(&path).unwrap_or_else(|e| {
+        panic!("{e}; generate goldens with RAYSEG_UPDATE_GOLDEN=1 and inspect them")
+    });
+    if let Err(e) = compare_images(actual, &expected, CHANNEL_TOLERANCE, MAX_FAILING) {
+        let actual_path = golden_dir().join(format!("{name}.actual.png"));
+        let diff_path = golden_dir().join(format!("{name}.difference.png"));
+        actual.save_png(&actual_path).expect("write actual");
+        if (actual.width, actual.height) == (expected.width, expected.height) {
+            let mut diff = actual.clone();
+            for (d, (a, b)) in diff
+                .pixels
+                .iter_mut()
+                .zip(actual.pixels.iter().zip(&expected.pixels))
+            {
+                let m = (0..3).map(|c| a[c].abs_diff(b[c])).max().unwrap_or(0);
+                *d = if m > CHANNEL_TOLERANCE {
+                    [255, 0, 255, 255]
+                } else {
+                    [m * 40, m * 40, m * 40, 255]
+                };
+            }
+            diff.save_png(&diff_path).expect("write difference");
+        }
+        panic!(
+            "golden {name}: {e}; see {} and {}",
+            actual_path.display(),
+            diff_path.display()
+        );
+    }
+}
+
+fn dvr_settings() -> RenderSettings {
+    let mut s = RenderSettings::new(RenderMode::Dvr);
+    s.transfer = TransferPreset::CtBone.build((-1000.0, 1200.0));
+    s.jitter = false;
+    s
+}
+
+fn iso_settings() -> RenderSettings {
+    let mut s = RenderSettings::new(RenderMode::Iso);
+    s.threshold = 200.0;
+    s.jitter = false;
+    s
+}
+
+#[test]
+fn golden_dvr_iso_and_labels() {
+    let (volume, labels) = synthetic_ct();
+    let plain = prepare(&volume, None);
+    let masked = prepare(&volume, Some(&labels));
+    check_golden(
+        "dvr_ct_bone",
+        &render_oblique(&volume, &plain, &dvr_settings()),
+    );
+    check_golden("iso_200", &render_oblique(&volume, &plain, &iso_settings()));
+    let mut soft = dvr_settings();
+    soft.transfer = TransferPreset::CtSoftTissue.build((-1000.0, 1200.0));
+    check_golden(
+        "dvr_ct_soft_tissue",
+        &render_oblique(&volume, &plain, &soft),
+    );
+    check_golden(
+        "dvr_labels",
+        &render_oblique(&volume, &masked, &dvr_settings()),
+    );
+    check_golden(
+        "mip_labels",
+        &render_oblique(&volume, &masked, &RenderSettings::new(RenderMode::Mip)),
+    );
+}
+
+#[test]
+fn skipping_and_early_termination_do_not_change_the_image() {
+    let (volume, labels) = synthetic_ct();
+    let plain = prepare(&volume, None);
+    let masked = prepare(&volume, Some(&labels));
+    let mut mip = RenderSettings::new(RenderMode::Mip);
+    mip.window = Some((300.0, 1500.0));
+    let mut minip = RenderSettings::new(RenderMode::MinIp);
+    minip.clip_vox = Some(rayseg::render::raymarch::ClipBox {
+        min: [5.0, 5.0, 5.0],
+        max: [35.0, 30.0, 25.0],
+    });
+    for (name, settings, prepared) in [
+        ("dvr", dvr_settings(), &plain),
+        ("dvr labels", dvr_settings(), &masked),
+        ("iso", iso_settings(), &plain),
+        ("mip", mip, &plain),
+        ("minip clipped", minip, &plain),
+    ] {
+        let mut slow = settings.clone();
+        slow.empty_space_skipping = false;
+        slow.early_termination = false;
+        let fast = render_oblique(&volume, prepared, &settings);
+        let reference = render_oblique(&volume, prepared, &slow);
+        // Early termination stops at alpha 0.99: at most 1% of 255 ≈ 3 levels.
+        compare_images(&fast, &reference, 3, 0).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut skip_only = settings.clone();
+        skip_only.early_termination = false;
+        let skipped = render_oblique(&volume, prepared, &skip_only);
+        compare_images(&skipped, &reference, 1, 0)
+            .unwrap_or_else(|e| panic!("{name} skipping: {e}"));
+        assert!(
+            reference.pixels.iter().any(|p| p[0] > 20),
+            "{name}: image is black, the test would prove nothing"
+        );
+    }
+}
+
+#[test]
+fn clip_box_removes_the_clipped_part() {
+    let volume = common::orientation_phantom(false);
+    let prepared = prepare(&volume, None);
+    let mut settings = RenderSettings::new(RenderMode::Mip);
+    // Keep i ≥ 20 (i runs towards patient right): the marker (patient left) goes.
+    settings.clip_vox = Some(rayseg::render::raymarch::ClipBox {
+        min: [20.0, 0.0, 0.0],
+        max: [39.0, 47.0, 55.0],
+    });
+    let img = render_view(&volume, &prepared, StandardView::Anterior, &settings);
+    assert!(
+        img.pixels.iter().all(|p| p[0] < 255),
+        "marker survived the clip"
+    );
+    // Anterior view: patient right (kept) is on the image left.
+    assert!(img.get(10, 28).expect("pixel")[0] > 0);
+    assert_eq!(img.get(30, 28).expect("pixel")[0], 0);
+}
+
+#[test]
+fn perspective_and_jitter_render_something_sane() {
+    let (volume, _) = synthetic_ct();
+    let prepared = prepare(&volume, None);
+    let mut camera = Camera::fit(&volume, 30.0, 20.0);
+    camera.perspective = true;
+    let frame = camera.ray_frame(48, 40, true);
+    let settings = RenderSettings::new(RenderMode::Dvr); // jitter on
+    let img = RM
+        .render_to_image(&CTX.device, &CTX.queue, &prepared, &frame, &settings)
+        .expect("render");
+    assert_eq!((img.width, img.height), (48, 40));
+    let lit = img.pixels.iter().filter(|p| p[0] > 30).count();
+    assert!(lit > 50, "perspective DVR shows too little: {lit} pixels");
+    assert!(
+        img.get(0, 0).expect("corner")[..3] == [0, 0, 0],
+        "corner should be background"
+    );
+}
+
+#[test]
+fn camera_orbit_zoom_pan_reset() {
+    let volume = common::orientation_phantom(false);
+    let mut camera = Camera::fit(&volume, 0.0, 0.0);
+    let home = camera.clone();
+    camera.orbit(200.0, 120.0);
+    assert_eq!(camera.azimuth_deg, -160.0);
+    assert_eq!(camera.elevation_deg, 90.0);
+    camera.zoom(2.0);
+    camera.pan(5.0, -3.0);
+    let f = camera.ray_frame(40, 56, false);
+    assert!(
+        (f.right_per_px_ras.length() - 0.5).abs() < 1e-9,
+        "zoom 2 halves the pixel size"
+    );
+    camera.reset();
+    assert_eq!(camera, home);
+}
+
+fn cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_rayseg"))
+        .args(args)
+        .output()
+        .expect("run rayseg")
+}
+
+#[test]
+fn cli_renders_png_with_negative_window_centre() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = common::data_dir().join("nifti/dipy/aniso_vox.nii.gz");
+    let out = dir.path().join("left.png");
+    let o = cli(&[
+        "render",
+        input.to_str().expect("utf-8 path"),
+        "--mode",
+        "mip",
+        "--window",
+        "-600,1500",
+        "--view",
+        "left",
+        "--no-jitter",
+        "-o",
+        out.to_str().expect("utf-8 path"),
+    ]);
+    assert!(
+        o.status.success(),
+        "rayseg render failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("adapter"),
+        "adapter not logged"
+    );
+    let img = RgbaImage::load_png(&out).expect("PNG");
+    // An oblique 58×58×24 grid: one pixel per voxel of the best-aligned axes, so a bit
+    // more than 58×24 to hold the tilted box.
+    let volume = rayseg::volume::load(&input, &Default::default()).expect("load");
+    let expected = Camera::fit(&volume, 90.0, 0.0).natural_size(&volume);
+    assert_eq!([img.width, img.height], expected);
+    assert!((58..80).contains(&img.width) && (24..60).contains(&img.height));
+    assert!(img.pixels.iter().any(|p| p[0] > 128));
+
+    let out = dir.path().join("dvr.png");
+    let o = cli(&[
+        "render",
+        input.to_str().expect("utf-8 path"),
+        "--mode",
+        "dvr",
+        "--preset",
+        "mr-default",
+        "--size",
+        "64x48",
+        "--azimuth",
+        "-30",
+        "--elevation",
+        "15",
+        "--perspective",
+        "-o",
+        out.to_str().expect("utf-8 path"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let img = RgbaImage::load_png(&out).expect("PNG");
+    assert_eq!((img.width, img.height), (64, 48));
+
+    let o = cli(&[
+        "render",
+        input.to_str().expect("utf-8"),
+        "--window",
+        "40",
+        "-o",
+        "x.png",
+    ]);
+    assert!(
+        !o.status.success(),
+        "a window without width must be refused"
+    );
+}
