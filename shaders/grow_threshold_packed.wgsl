@@ -1,0 +1,99 @@
+// Keep GrowParams in sync with GrowParams in src/annotate/grow/gpu.rs (and the
+// copies in every shaders/grow_*.wgsl).
+struct GrowParams {
+    // x, y, z: grid (ni, nj, nk); w: u32 words per mask row, ceil(ni / 32).
+    shape: vec4<u32>,
+    // x, y: inclusive bounds for integer (r16sint) images.
+    bounds_i: vec4<i32>,
+    // x, y: inclusive bounds for float (r32float) images, rounded inwards to f32.
+    bounds_f: vec4<f32>,
+    // x: connectivity (6 or 26), y: 1 with a distance limit, z: seeds, w: label value.
+    flags: vec4<u32>,
+    // x: unused, y: rows (nj * nk), z: runs, w: 1 when any label is locked.
+    counts: vec4<u32>,
+    // Bit v set when label v is locked (LabelSet::locked_bits).
+    locked: array<vec4<u32>, 2>,
+}
+
+@group(0) @binding(0) var<uniform> p: GrowParams;
+// Pass 1: the threshold mask, 1 bit per voxel (bit b of word w of a row is voxel
+// i = 32 w + b; rows padded to whole words, padding bits 0), and the number of
+// runs (maximal stretches of set bits) per row. One invocation per row (j, k).
+// A voxel is set when its value is within the bounds, its label is not locked
+// and (with a distance limit) it lies in some seed's span of this row.
+// This variant reads the image from a storage buffer of i16 pairs (voxel n in
+// the low (n even) or high half of word n / 2), uploaded by PackedImage.
+
+// Packed label map: voxel n in byte n % 4 of word n / 4.
+@group(0) @binding(1) var<storage, read> labels: array<u32>;
+@group(0) @binding(2) var<storage, read_write> mask: array<u32>;
+@group(0) @binding(3) var<storage, read_write> run_counts: array<u32>;
+// Per (row, seed), seeds fastest: inclusive i-span within the distance (lo > hi: none).
+@group(0) @binding(4) var<storage, read> spans: array<vec2<i32>>;
+@group(1) @binding(0) var<storage, read> image: array<u32>;
+
+// Bits of the word starting at voxel i0 that fall in the inclusive span.
+fn span_bits(span: vec2<i32>, i0: i32) -> u32 {
+    let lo = max(span.x - i0, 0);
+    let hi = min(span.y - i0, 31);
+    if lo > hi {
+        return 0u;
+    }
+    return (0xffffffffu >> u32(31 - hi)) & (0xffffffffu << u32(lo));
+}
+
+fn locked(n: u32) -> bool {
+    let label = (labels[n / 4u] >> ((n % 4u) * 8u)) & 0xffu;
+    let word = p.locked[label / 128u][(label / 32u) % 4u];
+    return ((word >> (label % 32u)) & 1u) != 0u;
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let row = gid.x + gid.y * groups.x * 64u;
+    if row >= p.counts.y {
+        return;
+    }
+    let ni = p.shape.x;
+    let words = p.shape.w;
+    let seeds = p.flags.z;
+    var runs = 0u;
+    var prev_top = 0u;
+    for (var w = 0u; w < words; w++) {
+        let i0 = w * 32u;
+        let n = min(32u, ni - i0);
+        // n in 1..=32; the mask keeps the padding bits of the last word clear.
+        var todo = 0xffffffffu >> ((32u - n) & 31u);
+        if p.flags.y != 0u {
+            var near = 0u;
+            for (var s = 0u; s < seeds; s++) {
+                near |= span_bits(spans[row * seeds + s], i32(i0));
+            }
+            todo &= near;
+        }
+        // Branch-free over the whole word (a buffer load is cheap), then masked.
+        let n0 = row * ni + i0;
+        var bits = 0u;
+        for (var b = 0u; b < n; b++) {
+            let m = n0 + b;
+            let v = i32(image[m / 2u] << (16u - (m % 2u) * 16u)) >> 16u;
+            bits |= select(0u, 1u, v >= p.bounds_i.x && v <= p.bounds_i.y) << b;
+        }
+        bits &= todo;
+        if p.counts.w != 0u {
+            var check = bits;
+            while check != 0u {
+                let b = countTrailingZeros(check);
+                check &= check - 1u;
+                if locked(n0 + b) {
+                    bits &= ~(1u << b);
+                }
+            }
+        }
+        mask[row * words + w] = bits;
+        // A run starts at a set bit whose left neighbour (maybe in the previous word) is clear.
+        runs += countOneBits(bits & ~((bits << 1u) | prev_top));
+        prev_top = bits >> 31u;
+    }
+    run_counts[row] = runs;
+}

@@ -1,0 +1,209 @@
+//! `rayseg grow`: seeded region growing written to a label map.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use rayseg::annotate::grow::{
+    Connectivity, GrowImage, GrowRequest, PackedImage, RegionGrower, cpu::grow_cpu,
+    gpu_threshold_exact, seed_from_ras,
+};
+use rayseg::annotate::label_volume::GpuLabelVolume;
+use rayseg::gpu::volume_texture::VolumeTexture;
+use rayseg::gpu::{GpuContext, GpuOptions, adapter_summary};
+use rayseg::render::labels::labels_on_grid;
+use rayseg::volume::{LoadOptions, load, nifti::save_label_map};
+
+use super::SourceArgs;
+
+#[derive(Args)]
+pub struct GrowArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Seed voxel index I,J,K (0-based; repeat for several seeds).
+    #[arg(long = "seed", value_name = "I,J,K", value_parser = parse_ijk, allow_hyphen_values = true)]
+    pub seeds_ijk: Vec<[i64; 3]>,
+    /// Seed in RAS millimetres X,Y,Z (the nearest voxel; repeatable).
+    #[arg(long = "seed-mm", value_name = "X,Y,Z", value_parser = parse_xyz, allow_hyphen_values = true)]
+    pub seeds_mm: Vec<[f64; 3]>,
+    /// Lower bound on the scaled values (HU for CT), inclusive.
+    #[arg(long, allow_hyphen_values = true)]
+    pub lower: f64,
+    /// Upper bound on the scaled values, inclusive.
+    #[arg(long, allow_hyphen_values = true)]
+    pub upper: f64,
+    /// 6 (face) or 26 (face, edge and corner) neighbours.
+    #[arg(long, default_value_t = 6, value_parser = parse_connectivity)]
+    pub connectivity: u32,
+    /// Only voxels within this RAS distance (mm, between voxel centres) of any seed.
+    #[arg(long)]
+    pub max_distance_mm: Option<f64>,
+    /// Label value written into the region.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..))]
+    pub label: u8,
+    /// Existing label map on the image's grid to grow into (default: an empty map).
+    #[arg(long)]
+    pub mask: Option<PathBuf>,
+    /// Locked labels L,... (with --mask): neither grown over nor overwritten.
+    #[arg(long, value_delimiter = ',')]
+    pub locked: Vec<u8>,
+    /// Use the CPU reference instead of the GPU (slow; for checks).
+    #[arg(long)]
+    pub cpu: bool,
+    /// Output label map (.nii or .nii.gz).
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+fn parse_triple<T: std::str::FromStr>(s: &str) -> Result<[T; 3], String> {
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    let [a, b, c] = parts.as_slice() else {
+        return Err(format!("expected three comma-separated numbers, got {s:?}"));
+    };
+    let parse = |x: &str| {
+        x.parse::<T>()
+            .map_err(|_| format!("{x:?} is not a valid number"))
+    };
+    Ok([parse(a)?, parse(b)?, parse(c)?])
+}
+
+fn parse_connectivity(s: &str) -> Result<u32, String> {
+    match s.trim() {
+        "6" => Ok(6),
+        "26" => Ok(26),
+        _ => Err(format!("{s:?}: connectivity is 6 or 26")),
+    }
+}
+
+fn parse_ijk(s: &str) -> Result<[i64; 3], String> {
+    parse_triple(s)
+}
+
+fn parse_xyz(s: &str) -> Result<[f64; 3], String> {
+    parse_triple(s)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+pub fn run(args: GrowArgs) -> anyhow::Result<()> {
+    if same_file(&args.output, &args.source.path) {
+        bail!(
+            "output {} is the input image; refusing to overwrite it",
+            args.output.display()
+        );
+    }
+    if args.seeds_ijk.is_empty() && args.seeds_mm.is_empty() {
+        bail!("give at least one --seed I,J,K or --seed-mm X,Y,Z");
+    }
+    let volume = args.source.load()?;
+    let shape = volume.shape;
+    let mut seeds = Vec::new();
+    for s in &args.seeds_ijk {
+        if (0..3).any(|a| s[a] < 0 || s[a] >= shape[a] as i64) {
+            bail!(
+                "seed voxel {s:?} lies outside the {}x{}x{} grid",
+                shape[0],
+                shape[1],
+                shape[2]
+            );
+        }
+        seeds.push(s.map(|x| x as u32));
+    }
+    for s in &args.seeds_mm {
+        seeds.push(seed_from_ras(&volume, *s)?);
+    }
+    let connectivity =
+        Connectivity::from_neighbours(args.connectivity).context("connectivity must be 6 or 26")?;
+    let mut request = GrowRequest::new(
+        &volume,
+        seeds,
+        args.lower,
+        args.upper,
+        connectivity,
+        args.label,
+    );
+    request.max_distance_mm = args.max_distance_mm;
+    for &l in &args.locked {
+        request.locked_bits[l as usize / 32] |= 1 << (l % 32);
+    }
+    let mut labels = match &args.mask {
+        Some(path) => {
+            let mask = load(path, &LoadOptions::default())?;
+            labels_on_grid(&volume, &mask)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+        None => vec![0u8; volume.voxel_count()],
+    };
+    if !gpu_threshold_exact(&volume) && !args.cpu {
+        eprintln!(
+            "warning: some values are not exact in float32; voxels within float32 rounding \
+             of a bound may be classified differently than in float64 (use --cpu for exact)"
+        );
+    }
+
+    let outcome = if args.cpu {
+        let started = std::time::Instant::now();
+        let outcome = grow_cpu(&volume, &mut labels, &request)?;
+        println!(
+            "kernel: CPU reference {:.1} ms",
+            started.elapsed().as_secs_f64() * 1e3
+        );
+        outcome
+    } else {
+        let ctx = GpuContext::new(&GpuOptions::from_env())?;
+        let (device, queue) = (&ctx.device, &ctx.queue);
+        // The packed i16 buffer is faster to threshold; the texture takes the rest.
+        let packed = PackedImage::upload(device, queue, &volume)?;
+        let texture = match packed {
+            Some(_) => None,
+            None => Some(VolumeTexture::upload(device, queue, &volume)?),
+        };
+        let image = match (&packed, &texture) {
+            (Some(p), _) => GrowImage::Packed(p),
+            (None, Some(t)) => GrowImage::Texture(t),
+            (None, None) => bail!("no GPU copy of the image"),
+        };
+        let gpu_labels = GpuLabelVolume::new(device, volume.shape.map(|n| n as u32))?;
+        gpu_labels.write(queue, &labels)?;
+        let grower = RegionGrower::new(device)?;
+        let outcome = grower.grow(device, queue, image, &gpu_labels, &request)?;
+        labels = gpu_labels.read(device, queue)?;
+        let t = &outcome.timings;
+        let gpu = match (t.threshold_gpu_ms, t.label_gpu_ms) {
+            (Some(a), Some(b)) => {
+                format!(
+                    "{:.1} ms GPU (threshold {a:.1} + labelling {b:.1}), ",
+                    a + b
+                )
+            }
+            _ => String::new(),
+        };
+        println!(
+            "kernel: {gpu}{:.1} ms wall with the run-count readback and scan ({:.1} ms); \
+             {} runs; adapter {}",
+            t.total_wall_ms,
+            t.scan_wall_ms,
+            outcome.run_count,
+            adapter_summary(&ctx.adapter_info)
+        );
+        outcome
+    };
+    for w in &outcome.warnings {
+        eprintln!("warning: {w}");
+    }
+    let ml = outcome.voxel_count as f64 * volume.voxel_volume_mm3() / 1000.0;
+    println!(
+        "region: {} voxels, {ml:.3} mL (label {}, {}-connectivity)",
+        outcome.voxel_count,
+        args.label,
+        connectivity.neighbours()
+    );
+    save_label_map(&args.output, &labels, &volume)?;
+    println!("wrote {}", args.output.display());
+    Ok(())
+}
