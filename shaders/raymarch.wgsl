@@ -39,8 +39,8 @@ struct Params {
     image_size: vec2<u32>,
     mode: u32,
     flags: u32,
-    window_center: f32,
-    window_width: f32,
+    window_lo: f32,
+    window_scale: f32,
     tf_lo: f32,
     tf_hi: f32,
     threshold: f32,
@@ -99,14 +99,10 @@ fn intersect_box(o: vec3<f32>, d: vec3<f32>, lo: vec3<f32>, hi: vec3<f32>) -> ve
     return vec2<f32>(max(max(tmin.x, tmin.y), tmin.z), min(min(tmax.x, tmax.y), tmax.z));
 }
 
-// DICOM linear VOI: the same formula as the MPR windowing.
+// Same formula and operation order as rayseg::render::window::grey (and mpr.wgsl).
 fn window_grey(v: f32) -> f32 {
-    let c = params.window_center;
-    let w = max(params.window_width, 1.0);
-    if w - 1.0 < 1e-6 {
-        return select(0.0, 1.0, v > c - 0.5);
-    }
-    return clamp(round(((v - (c - 0.5)) / (w - 1.0) + 0.5) * 255.0), 0.0, 255.0) / 255.0;
+    let t = floor((v - params.window_lo) * params.window_scale);
+    return clamp(t, 0.0, 255.0) / 255.0;
 }
 
 fn tf_position(v: f32) -> f32 {

@@ -1,6 +1,8 @@
 //! rayseg: a headless core for loading, rendering and annotating CT/MR volumes.
 //! The app and the CLI are thin layers over these modules.
 
+pub mod annotate;
+pub mod app;
 pub mod gpu;
 pub mod render;
 pub mod volume;

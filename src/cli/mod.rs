@@ -1,8 +1,12 @@
 //! Subcommands. Each parses its arguments and calls into the library.
 
+mod brush;
 mod grow;
+mod phantom;
 mod render;
 mod slice;
+mod stats;
+mod view;
 
 use std::path::PathBuf;
 
@@ -17,11 +21,13 @@ use rayseg::volume::{LoadOptions, load, summary::VolumeSummary};
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Open the interactive viewer (the default with no subcommand).
+    View(view::ViewArgs),
     /// Print shape, spacing, voxel-to-RAS matrix, value range and warnings.
     Info(InfoArgs),
     /// Render a windowed axial, coronal or sagittal slice to PNG.
@@ -30,6 +36,12 @@ enum Command {
     Render(render::RenderArgs),
     /// Seeded region growing (connected threshold) into a label map.
     Grow(grow::GrowArgs),
+    /// Paint or erase a 3-D brush stroke into a label map.
+    Brush(brush::BrushArgs),
+    /// Per-label statistics (volume in mL, HU mean/SD, diameters).
+    Stats(stats::StatsArgs),
+    /// Write a synthetic CT phantom with lesions of known volume.
+    Phantom(phantom::PhantomArgs),
 }
 
 /// How to pick the image inside a file or folder.
@@ -67,10 +79,21 @@ struct InfoArgs {
 
 pub fn run() -> anyhow::Result<()> {
     match Cli::parse().command {
+        None => view::run(view::ViewArgs::default()),
+        Some(command) => run_command(command),
+    }
+}
+
+fn run_command(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::View(args) => view::run(args),
         Command::Info(args) => info(args),
         Command::Slice(args) => slice::run(args),
         Command::Render(args) => render::run(args),
         Command::Grow(args) => grow::run(args),
+        Command::Brush(args) => brush::run(args),
+        Command::Stats(args) => stats::run(args),
+        Command::Phantom(args) => phantom::run(args),
     }
 }
 

@@ -29,8 +29,9 @@ pub struct RaymarchParams {
     pub image_size: [u32; 2],
     pub mode: u32,
     pub flags: u32,
-    pub window_center: f32,
-    pub window_width: f32,
+    /// `Window::gpu_params`: grey = floor((v - lo) * scale), clamped.
+    pub window_lo: f32,
+    pub window_scale: f32,
     pub tf_lo: f32,
     pub tf_hi: f32,
     pub threshold: f32,
@@ -56,6 +57,8 @@ impl RaymarchParams {
         let window = settings.window.unwrap_or_else(|| {
             super::reference::window_for_range(volume.value_range.0, volume.value_range.1)
         });
+        let (window_lo, window_scale) =
+            crate::render::window::Window::new(window.0, window.1).gpu_params();
         let mut flags = 0;
         for (on, bit) in [
             (frame.perspective, FLAG_PERSPECTIVE),
@@ -95,8 +98,8 @@ impl RaymarchParams {
             image_size: [frame.width, frame.height],
             mode,
             flags,
-            window_center: window.0 as f32,
-            window_width: window.1 as f32,
+            window_lo,
+            window_scale,
             tf_lo: settings.transfer.lo as f32,
             tf_hi: settings.transfer.hi as f32,
             threshold: settings.threshold as f32,

@@ -6,22 +6,22 @@ use crate::volume::Volume;
 use super::RenderMode;
 use super::camera::StandardView;
 
-/// DICOM linear VOI (the MPR formula): grey = clamp(round(((v − (c − 0.5)) / (w − 1)
-/// + 0.5) · 255), 0, 255), with w ≥ 1; w = 1 thresholds at c − 0.5.
+/// The MPR windowing formula ([`crate::render::window`]), so `render` and
+/// `slice` give the same grey for the same window.
 pub fn window_grey(value: f64, center: f64, width: f64) -> u8 {
-    let w = width.max(1.0);
-    if w - 1.0 < 1e-6 {
-        return if value > center - 0.5 { 255 } else { 0 };
-    }
-    (((value - (center - 0.5)) / (w - 1.0) + 0.5) * 255.0)
-        .round()
-        .clamp(0.0, 255.0) as u8
+    crate::render::window::grey(value, center, width)
 }
 
-/// Window (centre, width) that maps `lo` to 0 and `hi` to 255 linearly.
+/// Window (centre, width) that maps `lo` to 0 and `hi` to 255: the last grey
+/// bin is centred on `hi`, so float rounding cannot push it down to 254.
 pub fn window_for_range(lo: f64, hi: f64) -> (f64, f64) {
-    let hi = hi.max(lo);
-    ((lo + hi) / 2.0 + 0.5, hi - lo + 1.0)
+    let span = (hi - lo).max(0.0);
+    let width = if span > 0.0 {
+        span * 256.0 / 255.5
+    } else {
+        1.0
+    };
+    (lo + width / 2.0, width)
 }
 
 /// World (RAS) forward, screen-right and screen-up unit vectors of a standard view,
