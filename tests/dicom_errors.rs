@@ -1,0 +1,278 @@
+//! DICOM failures: every error has the right kind and names the file or
+//! folder; damaged input never panics and absurd headers are refused early.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use common::data_dir;
+use dicom_core::{DataElement, PrimitiveValue, VR};
+use dicom_dictionary_std::tags;
+use rayseg::volume::dicom::load_dicom_bytes;
+use rayseg::volume::{LoadError, LoadErrorKind, LoadOptions, load};
+
+fn kit(p: &str) -> PathBuf {
+    data_dir().join(p)
+}
+
+fn load_err(path: &Path) -> LoadError {
+    match load(path, &LoadOptions::default()) {
+        Ok(v) => panic!("{} loaded ({:?}) but should fail", path.display(), v.shape),
+        Err(e) => e,
+    }
+}
+
+/// The message must name the file: the Display of LoadError starts with it.
+fn assert_names(err: &LoadError, path: &Path) {
+    let msg = err.to_string();
+    assert_eq!(err.path, path, "{msg}");
+    assert!(msg.contains(&path.display().to_string()), "{msg}");
+}
+
+#[test]
+fn truncated_pixel_data_is_reported_with_sizes() {
+    let bytes = std::fs::read(kit("dicom/ct_single/CT_small.dcm")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("cut.dcm");
+    std::fs::write(&path, &bytes[..bytes.len() - 10_000]).unwrap();
+    let err = load_err(&path);
+    assert_names(&err, &path);
+    match &err.kind {
+        LoadErrorKind::Truncated {
+            needed, available, ..
+        } => {
+            assert_eq!(*needed, 128 * 128 * 2);
+            // The file has a few bytes after PixelData, so a bit more is left.
+            assert!(
+                *available < *needed && *needed - *available <= 10_000,
+                "{err}"
+            );
+        }
+        other => panic!("expected Truncated, got {other:?}"),
+    }
+    // Same through the in-memory entry point.
+    let err = load_dicom_bytes(
+        &bytes[..bytes.len() - 10_000],
+        &path,
+        &LoadOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err.kind, LoadErrorKind::Truncated { .. }), "{err}");
+}
+
+#[test]
+fn file_cut_inside_the_header_is_corrupt_not_a_panic() {
+    let bytes = std::fs::read(kit("dicom/codecs/MR_small.dcm")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("cut_header.dcm");
+    std::fs::write(&path, &bytes[..700]).unwrap();
+    let err = load_err(&path);
+    assert_names(&err, &path);
+    assert!(
+        matches!(
+            err.kind,
+            LoadErrorKind::Corrupt(_) | LoadErrorKind::Truncated { .. }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn garbage_bytes_are_not_recognised() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("garbage.dcm");
+    let garbage: Vec<u8> = (0..5000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&path, &garbage).unwrap();
+    let err = load_err(&path);
+    assert_names(&err, &path);
+    assert!(matches!(err.kind, LoadErrorKind::NotRecognised(_)), "{err}");
+
+    // A DICM marker followed by garbage: corrupt, not a panic.
+    let mut marked = garbage.clone();
+    marked[128..132].copy_from_slice(b"DICM");
+    std::fs::write(&path, &marked).unwrap();
+    let err = load_err(&path);
+    assert_names(&err, &path);
+    assert!(matches!(err.kind, LoadErrorKind::Corrupt(_)), "{err}");
+}
+
+#[test]
+fn dicom_without_pixel_data() {
+    let mut obj = dicom_object::open_file(kit("dicom/codecs/MR_small.dcm")).unwrap();
+    assert!(obj.remove_element(tags::PIXEL_DATA));
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("no_pixels.dcm");
+    obj.write_to_file(&path).unwrap();
+    let err = load_err(&path);
+    assert_names(&err, &path);
+    assert!(matches!(err.kind, LoadErrorKind::NoPixelData(_)), "{err}");
+}
+
+/// Rewrites the meta group's transfer syntax, keeping the data set bytes
+/// (valid for syntaxes that encode the data set as explicit VR LE).
+fn with_transfer_syntax(src: &Path, uid: &str) -> Vec<u8> {
+    let bytes = std::fs::read(src).unwrap();
+    let group_len = u32::from_le_bytes(bytes[140..144].try_into().unwrap()) as usize;
+    let dataset = &bytes[144 + group_len..];
+    let mut meta = dicom_object::open_file(src).unwrap().meta().clone();
+    meta.transfer_syntax = uid.to_string();
+    meta.update_information_group_length();
+    let mut out = vec![0u8; 128];
+    out.extend_from_slice(b"DICM");
+    meta.write(&mut out).unwrap();
+    out.extend_from_slice(dataset);
+    out
+}
+
+#[test]
+fn unsupported_transfer_syntax_names_uid_and_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (uid, name) in [
+        ("1.2.840.10008.1.2.4.100", "MPEG2"),
+        ("1.2.840.10008.1.2.4.110", "JPEG XL"),
+    ] {
+        let path = tmp.path().join(format!("{uid}.dcm"));
+        std::fs::write(
+            &path,
+            with_transfer_syntax(&kit("dicom/codecs/MR_small.dcm"), uid),
+        )
+        .unwrap();
+        let err = load_err(&path);
+        assert_names(&err, &path);
+        let msg = err.to_string();
+        assert!(matches!(err.kind, LoadErrorKind::Unsupported(_)), "{msg}");
+        assert!(msg.contains(uid) && msg.contains(name), "{msg}");
+    }
+}
+
+#[test]
+fn series_with_inconsistent_image_size() {
+    let src = kit("derived/ct_series_from_itk_kmeans_t1");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&src)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let tmp = tempfile::tempdir().unwrap();
+    for f in &files[..5] {
+        std::fs::copy(f, tmp.path().join(f.file_name().unwrap())).unwrap();
+    }
+    // Same series UID, but 64 × 64.
+    let mut obj = dicom_object::open_file(&files[5]).unwrap();
+    obj.put(DataElement::new(
+        tags::ROWS,
+        VR::US,
+        PrimitiveValue::from(64u16),
+    ));
+    obj.put(DataElement::new(
+        tags::COLUMNS,
+        VR::US,
+        PrimitiveValue::from(64u16),
+    ));
+    obj.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OW,
+        PrimitiveValue::from(vec![0u8; 64 * 64 * 2]),
+    ));
+    let odd = tmp.path().join("odd_size.dcm");
+    obj.write_to_file(&odd).unwrap();
+    let err = load_err(tmp.path());
+    assert_names(&err, &odd);
+    let msg = err.to_string();
+    assert!(
+        matches!(err.kind, LoadErrorKind::InconsistentSeries(_)),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("64 rows × 64 columns") && msg.contains("128 × 128"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn empty_folder_and_folder_without_dicom() {
+    let tmp = tempfile::tempdir().unwrap();
+    let err = load_err(tmp.path());
+    assert_names(&err, tmp.path());
+    assert!(matches!(err.kind, LoadErrorKind::NoDicom), "{err}");
+
+    std::fs::write(tmp.path().join("readme.txt"), "hello").unwrap();
+    std::fs::write(tmp.path().join("image.dcm"), vec![7u8; 1000]).unwrap();
+    std::fs::create_dir(tmp.path().join("sub")).unwrap();
+    std::fs::write(tmp.path().join("sub/x.bin"), vec![0u8; 200]).unwrap();
+    let err = load_err(tmp.path());
+    assert_names(&err, tmp.path());
+    assert!(matches!(err.kind, LoadErrorKind::NoDicom), "{err}");
+}
+
+#[test]
+fn absurd_header_is_refused_before_allocating() {
+    let tmp = tempfile::tempdir().unwrap();
+    for src in ["dicom/codecs/MR_small.dcm", "dicom/codecs/MR_small_RLE.dcm"] {
+        let mut obj = dicom_object::open_file(kit(src)).unwrap();
+        obj.put(DataElement::new(
+            tags::ROWS,
+            VR::US,
+            PrimitiveValue::from(30000u16),
+        ));
+        obj.put(DataElement::new(
+            tags::COLUMNS,
+            VR::US,
+            PrimitiveValue::from(30000u16),
+        ));
+        obj.put(DataElement::new(
+            tags::NUMBER_OF_FRAMES,
+            VR::IS,
+            PrimitiveValue::from("30000"),
+        ));
+        let path = tmp.path().join("huge.dcm");
+        obj.write_to_file(&path).unwrap();
+        let start = Instant::now();
+        let err = load_err(&path);
+        let elapsed = start.elapsed();
+        assert_names(&err, &path);
+        assert!(
+            matches!(err.kind, LoadErrorKind::BadHeader(_)),
+            "{src}: {err}"
+        );
+        // 30000³ × 2 bytes would be 54 TB: refusing must not even try.
+        assert!(elapsed.as_secs_f64() < 2.0, "{src}: took {elapsed:?}");
+    }
+}
+
+#[test]
+fn damaged_bytes_never_panic() {
+    // A cheap stand-in for the fuzz target: cuts and byte flips of small
+    // files of several syntaxes must all return (Ok or Err), never panic.
+    let path = Path::new("fuzz.dcm");
+    for src in [
+        "dicom/codecs/MR_small.dcm",
+        "dicom/codecs/MR_small_RLE.dcm",
+        "dicom/codecs/MR_small_jpeg_ls_lossless.dcm",
+        "dicom/codecs/MR_small_bigendian.dcm",
+        "dicom/multiframe/emri_small_jpeg_2k_lossless.dcm",
+    ] {
+        let bytes = std::fs::read(kit(src)).unwrap();
+        for cut in (0..bytes.len()).step_by(bytes.len() / 60 + 1) {
+            let _ = load_dicom_bytes(&bytes[..cut], path, &LoadOptions::default());
+        }
+        for (n, at) in (132..bytes.len()).step_by(bytes.len() / 80 + 1).enumerate() {
+            let mut flipped = bytes.clone();
+            flipped[at] ^= 0xFF - (n as u8 % 7);
+            let _ = load_dicom_bytes(&flipped, path, &LoadOptions::default());
+        }
+    }
+}
+
+#[test]
+fn in_memory_loading_matches_file_loading() {
+    let path = kit("dicom/ct_single/CT_small.dcm");
+    let bytes = std::fs::read(&path).unwrap();
+    let from_bytes = load_dicom_bytes(&bytes, &path, &LoadOptions::default()).unwrap();
+    let from_file = load(&path, &LoadOptions::default()).unwrap();
+    assert_eq!(from_bytes.data, from_file.data);
+    assert_eq!(from_bytes.ras_from_voxel, from_file.ras_from_voxel);
+}
