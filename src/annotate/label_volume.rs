@@ -30,7 +30,7 @@ impl GpuLabelVolume {
     /// exceeds the adapter's storage-binding limit.
     pub fn new(device: &wgpu::Device, shape: [u32; 3]) -> Result<Self, GpuError> {
         let bytes = Self::word_count(shape) * 4;
-        let limit = device.limits().max_storage_buffer_binding_size as u64;
+        let limit = device.limits().max_storage_buffer_binding_size;
         if bytes > limit {
             return Err(GpuError::Upload(format!(
                 "label map of {}x{}x{} voxels needs {bytes} bytes, over this adapter's \

@@ -4,6 +4,7 @@
 pub mod dicom;
 mod error;
 pub mod nifti;
+pub mod phantom;
 pub mod rescale;
 mod stats;
 pub mod summary;

@@ -1,0 +1,404 @@
+//! The brush compute pass (shaders/brush.wgsl).
+
+use bytemuck::{Pod, Zeroable};
+use wgpu::util::DeviceExt;
+
+use super::{BrushError, BrushMode, BrushStroke, OverwritePolicy, StrokePiece, stroke_pieces};
+use crate::annotate::label_volume::GpuLabelVolume;
+use crate::gpu::volume_texture::{VolumeFormat, VolumeTexture};
+use crate::gpu::{GpuError, capture_errors, readback::read_buffer};
+use crate::volume::Volume;
+
+const BRUSH_WGSL: &str = include_str!("../../../shaders/brush.wgsl");
+const TEXEL_I32: &str = "texture_3d<i32>; // BRUSH_TEXEL_TYPE";
+const TEXEL_F32: &str = "texture_3d<f32>; // BRUSH_TEXEL_TYPE";
+const RANGE_I32: &str = "v >= p.range_i.x && v <= p.range_i.y; // BRUSH_RANGE";
+const RANGE_F32: &str = "v >= p.range_f.x && v <= p.range_f.y; // BRUSH_RANGE";
+
+/// Invocations per workgroup (`@workgroup_size` in brush.wgsl).
+pub const BRUSH_WORKGROUP: u64 = 64;
+/// `mode.w` meaning "erase any unlocked label".
+const ERASE_ANY: u32 = 256;
+
+/// Keep in sync with `BrushParams` in shaders/brush.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+struct BrushParams {
+    grid: [u32; 4],
+    box_min: [u32; 4],
+    box_size: [u32; 4],
+    mode: [u32; 4],
+    range_i: [i32; 4],
+    range_f: [f32; 4],
+    locked: [u32; 8],
+}
+const _: () = assert!(std::mem::size_of::<BrushParams>() == 128);
+
+/// Result of one stroke on the GPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BrushOutcome {
+    pub changed_voxels: u64,
+    /// Stroke pieces dispatched (one per segment no longer than the diameter).
+    pub dispatches: usize,
+}
+
+/// The brush pipelines (one per image texture format), created once per device.
+pub struct Brush {
+    pipeline_i16: wgpu::ComputePipeline,
+    pipeline_f32: wgpu::ComputePipeline,
+    main_layout: wgpu::BindGroupLayout,
+    image_layout_i16: wgpu::BindGroupLayout,
+    image_layout_f32: wgpu::BindGroupLayout,
+}
+
+fn buffer_entry(binding: u32, ty: wgpu::BufferBindingType) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+fn image_layout(
+    device: &wgpu::Device,
+    label: &str,
+    sample_type: wgpu::TextureSampleType,
+) -> wgpu::BindGroupLayout {
+    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(label),
+        entries: &[wgpu::BindGroupLayoutEntry {
+            binding: 0,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Texture {
+                sample_type,
+                view_dimension: wgpu::TextureViewDimension::D3,
+                multisampled: false,
+            },
+            count: None,
+        }],
+    })
+}
+
+fn pipeline(
+    device: &wgpu::Device,
+    name: &str,
+    source: &str,
+    layouts: [&wgpu::BindGroupLayout; 2],
+) -> wgpu::ComputePipeline {
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(&format!("brush::{name}_shader")),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(&format!("brush::{name}_layout")),
+        bind_group_layouts: &[Some(layouts[0]), Some(layouts[1])],
+        immediate_size: 0,
+    });
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(&format!("brush::{name}_pipeline")),
+        layout: Some(&layout),
+        module: &module,
+        entry_point: Some("main"),
+        compilation_options: Default::default(),
+        cache: None,
+    })
+}
+
+/// Exact integer bounds for integer-valued textures.
+fn integer_bounds(lo: f64, hi: f64) -> [i32; 2] {
+    let clamp = |x: f64| x.clamp(i32::MIN as f64, i32::MAX as f64) as i32;
+    [clamp(lo.ceil()), clamp(hi.floor())]
+}
+
+/// The f32 bounds selecting the same f32 values as [lo, hi] in f64.
+fn f32_bounds(lo: f64, hi: f64) -> [f32; 2] {
+    let mut l = lo as f32;
+    if f64::from(l) < lo {
+        l = l.next_up();
+    }
+    let mut h = hi as f32;
+    if f64::from(h) > hi {
+        h = h.next_down();
+    }
+    [l, h]
+}
+
+fn to_u32(x: usize, what: &str) -> Result<u32, BrushError> {
+    u32::try_from(x).map_err(|_| BrushError::TooLarge(format!("{what} = {x} exceeds u32")))
+}
+
+impl Brush {
+    /// Compiles the pipelines; call once per device.
+    pub fn new(device: &wgpu::Device) -> Result<Self, GpuError> {
+        if !BRUSH_WGSL.contains(TEXEL_I32) || !BRUSH_WGSL.contains(RANGE_I32) {
+            return Err(GpuError::Upload(
+                "brush.wgsl lacks its format markers".into(),
+            ));
+        }
+        let source_f32 = BRUSH_WGSL
+            .replace(TEXEL_I32, TEXEL_F32)
+            .replace(RANGE_I32, RANGE_F32);
+        let (brush, err) = capture_errors(device, || {
+            use wgpu::BufferBindingType as B;
+            let main_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some("brush::main_bind_layout"),
+                entries: &[
+                    buffer_entry(0, B::Uniform),
+                    buffer_entry(1, B::Storage { read_only: true }),
+                    buffer_entry(2, B::Storage { read_only: false }),
+                    buffer_entry(3, B::Storage { read_only: false }),
+                ],
+            });
+            let image_layout_i16 = image_layout(
+                device,
+                "brush::image_i16_bind_layout",
+                wgpu::TextureSampleType::Sint,
+            );
+            let image_layout_f32 = image_layout(
+                device,
+                "brush::image_f32_bind_layout",
+                wgpu::TextureSampleType::Float { filterable: false },
+            );
+            Brush {
+                pipeline_i16: pipeline(
+                    device,
+                    "i16",
+                    BRUSH_WGSL,
+                    [&main_layout, &image_layout_i16],
+                ),
+                pipeline_f32: pipeline(
+                    device,
+                    "f32",
+                    &source_f32,
+                    [&main_layout, &image_layout_f32],
+                ),
+                main_layout,
+                image_layout_i16,
+                image_layout_f32,
+            }
+        });
+        match err {
+            Some(e) => Err(GpuError::Upload(format!("brush pipelines: {e}"))),
+            None => Ok(brush),
+        }
+    }
+
+    /// Applies `stroke` to the GPU label map and waits for it, returning the
+    /// number of voxels changed (a 4-byte readback). `image` supplies the
+    /// geometry and `texture` (its upload) the values for the intensity range.
+    /// The caller's CPU copy of the labels is not touched: read back the
+    /// stroke's [`super::stroke_bounds`] or the whole map when needed.
+    pub fn apply(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        image: &Volume,
+        texture: &VolumeTexture,
+        labels: &GpuLabelVolume,
+        stroke: &BrushStroke,
+    ) -> Result<BrushOutcome, BrushError> {
+        let shape = image.shape.map(|n| n as u32);
+        if texture.shape != shape || labels.shape != shape {
+            return Err(BrushError::GridMismatch {
+                got: labels.voxel_count() as usize,
+                want: image.voxel_count(),
+                shape: image.shape,
+            });
+        }
+        let pieces = stroke_pieces(stroke, image.shape, &image.ras_from_voxel)?;
+        let (pipeline, image_layout) = match texture.format {
+            VolumeFormat::I16 => (&self.pipeline_i16, &self.image_layout_i16),
+            VolumeFormat::F32 => (&self.pipeline_f32, &self.image_layout_f32),
+        };
+        let base = self.base_params(shape, stroke, texture.format);
+        let (result, err) = capture_errors(device, || {
+            self.encode_and_submit(
+                device,
+                queue,
+                pipeline,
+                image_layout,
+                texture,
+                labels,
+                &pieces,
+                base,
+            )
+        });
+        if let Some(e) = err {
+            return Err(GpuError::Upload(format!("brush stroke: {e}")).into());
+        }
+        let counter = result?;
+        let changed = match counter {
+            Some(buffer) => {
+                let bytes = read_buffer(device, queue, &buffer, 0, 4)?;
+                u64::from(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+            }
+            None => 0,
+        };
+        Ok(BrushOutcome {
+            changed_voxels: changed,
+            dispatches: pieces.len(),
+        })
+    }
+
+    fn base_params(
+        &self,
+        shape: [u32; 3],
+        stroke: &BrushStroke,
+        format: VolumeFormat,
+    ) -> BrushParams {
+        let (kind, policy, target, label) = match stroke.mode {
+            BrushMode::Paint { label } => {
+                let policy = match stroke.policy {
+                    OverwritePolicy::All => 0,
+                    OverwritePolicy::BackgroundOnly => 1,
+                };
+                (0, policy, ERASE_ANY, u32::from(label))
+            }
+            BrushMode::Erase { only_label } => (1, 0, only_label.map_or(ERASE_ANY, u32::from), 0),
+        };
+        let (mut range_i, mut range_f) = ([0i32; 4], [0f32; 4]);
+        if let Some((lo, hi)) = stroke.intensity_range {
+            match format {
+                VolumeFormat::I16 => {
+                    let [l, h] = integer_bounds(lo, hi);
+                    range_i = [l, h, 1, 0];
+                }
+                VolumeFormat::F32 => {
+                    let [l, h] = f32_bounds(lo, hi);
+                    range_i[2] = 1;
+                    range_f = [l, h, 0.0, 0.0];
+                }
+            }
+        }
+        BrushParams {
+            grid: [shape[0], shape[1], shape[2], 0],
+            box_min: [0; 4],
+            box_size: [0; 4],
+            mode: [label, kind, policy, target],
+            range_i,
+            range_f,
+            locked: stroke.locked_bits,
+        }
+    }
+
+    /// Records one dispatch per piece in one compute pass and submits it;
+    /// returns the changed-voxel counter (None when there is nothing to do).
+    #[allow(clippy::too_many_arguments)]
+    fn encode_and_submit(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        pipeline: &wgpu::ComputePipeline,
+        image_layout: &wgpu::BindGroupLayout,
+        texture: &VolumeTexture,
+        labels: &GpuLabelVolume,
+        pieces: &[StrokePiece],
+        base: BrushParams,
+    ) -> Result<Option<wgpu::Buffer>, BrushError> {
+        if pieces.is_empty() {
+            return Ok(None);
+        }
+        let limit = device.limits().max_compute_workgroups_per_dimension;
+        let spans: Vec<[i32; 2]> = pieces
+            .iter()
+            .flat_map(|p| p.spans.iter().copied())
+            .collect();
+        let spans_buffer = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("brush::row_spans"),
+            contents: bytemuck::cast_slice(&spans),
+            usage: wgpu::BufferUsages::STORAGE,
+        });
+        let counter = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("brush::changed_counter"),
+            contents: &[0u8; 4],
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        });
+        let image_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("brush::image_bind_group"),
+            layout: image_layout,
+            entries: &[wgpu::BindGroupEntry {
+                binding: 0,
+                resource: wgpu::BindingResource::TextureView(&texture.view),
+            }],
+        });
+        let mut groups = Vec::with_capacity(pieces.len());
+        let mut offset = 0usize;
+        for piece in pieces {
+            let size = piece.size();
+            let total = size.iter().product::<usize>();
+            let wg = (total as u64).div_ceil(BRUSH_WORKGROUP);
+            let x = wg.min(u64::from(limit)).max(1);
+            let y = wg.div_ceil(x);
+            if y > u64::from(limit) {
+                return Err(BrushError::TooLarge(format!(
+                    "{total} voxels need {wg} workgroups, over {limit}²"
+                )));
+            }
+            let mut params = base;
+            params.grid[3] = to_u32(offset, "span offset")?;
+            params.box_min = [
+                to_u32(piece.bounds.min[0], "i0")?,
+                to_u32(piece.bounds.min[1], "j0")?,
+                to_u32(piece.bounds.min[2], "k0")?,
+                0,
+            ];
+            params.box_size = [
+                to_u32(size[0], "di")?,
+                to_u32(size[1], "dj")?,
+                to_u32(size[2], "dk")?,
+                to_u32(total, "box voxels")?,
+            ];
+            offset += piece.spans.len();
+            let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("brush::params"),
+                contents: bytemuck::bytes_of(&params),
+                usage: wgpu::BufferUsages::UNIFORM,
+            });
+            let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("brush::main_bind_group"),
+                layout: &self.main_layout,
+                entries: &[
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: uniform.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: spans_buffer.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: labels.buffer.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 3,
+                        resource: counter.as_entire_binding(),
+                    },
+                ],
+            });
+            groups.push((group, x as u32, y as u32));
+        }
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("brush::encoder"),
+        });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("brush::pass"),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(1, &image_group, &[]);
+            for (group, x, y) in &groups {
+                pass.set_bind_group(0, group, &[]);
+                pass.dispatch_workgroups(*x, *y, 1);
+            }
+        }
+        queue.submit([encoder.finish()]);
+        Ok(Some(counter))
+    }
+}
