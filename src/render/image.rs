@@ -35,8 +35,7 @@ impl RgbaImage {
     }
 
     pub fn get(&self, x: u32, y: u32) -> Option<[u8; 4]> {
-        (x < self.width && y < self.height)
-            .then(|| self.pixels[(y * self.width + x) as usize])
+        (x < self.width && y < self.height).then(|| self.pixels[(y * self.width + x) as usize])
     }
 
     /// Builds an image from tightly packed RGBA bytes (as read back from the GPU).
@@ -68,7 +67,11 @@ impl RgbaImage {
             .unwrap_or(Path::new("."));
         let tmp = tempfile::NamedTempFile::new_in(dir).map_err(write_err)?;
         {
-            let mut encoder = png::Encoder::new(std::io::BufWriter::new(tmp.as_file()), self.width, self.height);
+            let mut encoder = png::Encoder::new(
+                std::io::BufWriter::new(tmp.as_file()),
+                self.width,
+                self.height,
+            );
             encoder.set_color(png::ColorType::Rgba);
             encoder.set_depth(png::BitDepth::Eight);
             let encode_err = |source| ImageError::Encode {
@@ -90,7 +93,9 @@ impl RgbaImage {
         let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
         decoder.set_transformations(png::Transformations::normalize_to_color8());
-        let mut reader = decoder.read_info().map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut reader = decoder
+            .read_info()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         let size = reader
             .output_buffer_size()
             .ok_or_else(|| format!("{}: image too large", path.display()))?;
@@ -101,12 +106,21 @@ impl RgbaImage {
         let bytes = &buf[..info.buffer_size()];
         let rgba: Vec<u8> = match info.color_type {
             png::ColorType::Rgba => bytes.to_vec(),
-            png::ColorType::Rgb => bytes.chunks_exact(3).flat_map(|c| [c[0], c[1], c[2], 255]).collect(),
+            png::ColorType::Rgb => bytes
+                .chunks_exact(3)
+                .flat_map(|c| [c[0], c[1], c[2], 255])
+                .collect(),
             png::ColorType::Grayscale => bytes.iter().flat_map(|&g| [g, g, g, 255]).collect(),
-            png::ColorType::GrayscaleAlpha => {
-                bytes.chunks_exact(2).flat_map(|c| [c[0], c[0], c[0], c[1]]).collect()
+            png::ColorType::GrayscaleAlpha => bytes
+                .chunks_exact(2)
+                .flat_map(|c| [c[0], c[0], c[0], c[1]])
+                .collect(),
+            other => {
+                return Err(format!(
+                    "{}: unsupported PNG colour type {other:?}",
+                    path.display()
+                ));
             }
-            other => return Err(format!("{}: unsupported PNG colour type {other:?}", path.display())),
         };
         RgbaImage::from_rgba_bytes(info.width, info.height, &rgba)
             .ok_or_else(|| format!("{}: PNG size mismatch", path.display()))
@@ -131,7 +145,11 @@ pub fn compare_images(
         .pixels
         .iter()
         .zip(&expected.pixels)
-        .filter(|(a, e)| a.iter().zip(e.iter()).any(|(&x, &y)| x.abs_diff(y) > channel_tolerance))
+        .filter(|(a, e)| {
+            a.iter()
+                .zip(e.iter())
+                .any(|(&x, &y)| x.abs_diff(y) > channel_tolerance)
+        })
         .count();
     if failing > max_failing {
         return Err(format!(

@@ -17,7 +17,11 @@ pub fn labels_on_grid(image: &Volume, mask: &Volume) -> Result<Vec<u8>, String> 
     }
     let a = image.ras_from_voxel.to_cols_array();
     let b = mask.ras_from_voxel.to_cols_array();
-    let worst = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+    let worst = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max);
     // Float32 header fields round to about 1e-5 mm; 1e-3 mm is far below any voxel.
     if worst > 1e-3 {
         return Err(format!(
