@@ -100,7 +100,9 @@ pub fn run(args: GrowArgs) -> anyhow::Result<()> {
     if args.seeds_ijk.is_empty() && args.seeds_mm.is_empty() {
         bail!("give at least one --seed I,J,K or --seed-mm X,Y,Z");
     }
+    let mut phases = super::timing::Phases::start();
     let volume = args.source.load()?;
+    phases.mark("load");
     let shape = volume.shape;
     let mut seeds = Vec::new();
     for s in &args.seeds_ijk {
@@ -155,7 +157,9 @@ pub fn run(args: GrowArgs) -> anyhow::Result<()> {
         );
         outcome
     } else {
+        phases.mark("prepare");
         let ctx = GpuContext::new(&GpuOptions::from_env())?;
+        phases.mark("gpu_init");
         let (device, queue) = (&ctx.device, &ctx.queue);
         // The packed i16 buffer is faster to threshold; the texture takes the rest.
         let packed = PackedImage::upload(device, queue, &volume)?;
@@ -171,7 +175,9 @@ pub fn run(args: GrowArgs) -> anyhow::Result<()> {
         let gpu_labels = GpuLabelVolume::new(device, volume.shape.map(|n| n as u32))?;
         gpu_labels.write(queue, &labels)?;
         let grower = RegionGrower::new(device)?;
+        phases.mark("upload");
         let outcome = grower.grow(device, queue, image, &gpu_labels, &request)?;
+        phases.mark("grow");
         labels = gpu_labels.read(device, queue)?;
         let t = &outcome.timings;
         let gpu = match (t.threshold_gpu_ms, t.label_gpu_ms) {
@@ -203,7 +209,10 @@ pub fn run(args: GrowArgs) -> anyhow::Result<()> {
         args.label,
         connectivity.neighbours()
     );
+    phases.mark("readback");
     save_label_map(&args.output, &labels, &volume)?;
+    phases.mark("save");
+    phases.report();
     println!("wrote {}", args.output.display());
     Ok(())
 }

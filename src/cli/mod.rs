@@ -6,6 +6,7 @@ mod phantom;
 mod render;
 mod slice;
 mod stats;
+mod timing;
 mod view;
 
 use std::path::PathBuf;
@@ -98,12 +99,15 @@ fn run_command(command: Command) -> anyhow::Result<()> {
 }
 
 fn info(args: InfoArgs) -> anyhow::Result<()> {
+    let mut phases = timing::Phases::start();
     let volume = args.source.load()?;
+    phases.mark("load");
     let summary = VolumeSummary::new(&volume);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         print!("{}", summary.to_text());
     }
+    phases.report();
     Ok(())
 }

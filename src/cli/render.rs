@@ -146,7 +146,9 @@ fn parse_clip(s: &str, shape: [usize; 3]) -> anyhow::Result<ClipBox> {
 }
 
 pub fn run(args: RenderArgs) -> anyhow::Result<()> {
+    let mut phases = super::timing::Phases::start();
     let volume = args.source.load()?;
+    phases.mark("load");
     let mode = match args.mode {
         ModeArg::Mip => RenderMode::Mip,
         ModeArg::Minip => RenderMode::MinIp,
@@ -226,14 +228,25 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         }
     };
 
+    phases.mark("setup");
     let ctx = GpuContext::new(&GpuOptions::from_env())?;
+    phases.mark("gpu_init");
     eprintln!("render: GPU adapter {}", adapter_summary(&ctx.adapter_info));
     let raymarcher = Raymarcher::new(&ctx.device)?;
     let prepared =
         raymarcher.prepare_volume(&ctx.device, &ctx.queue, &volume, labels.as_deref())?;
+    phases.mark("prepare");
     let image =
         raymarcher.render_to_image(&ctx.device, &ctx.queue, &prepared, &frame, &settings)?;
+    phases.mark("first_frame");
+    // A second frame shows the steady-state cost (pipelines and caches warm).
+    if std::env::var_os("RAYSEG_TIMINGS").is_some() {
+        raymarcher.render_to_image(&ctx.device, &ctx.queue, &prepared, &frame, &settings)?;
+        phases.mark("frame");
+    }
     image.save_png(&args.output)?;
+    phases.mark("save");
+    phases.report();
     eprintln!(
         "render: wrote {} ({}x{}, {:?})",
         args.output.display(),

@@ -1,14 +1,87 @@
 //! `rayseg view` (and `rayseg` alone): the interactive app.
 
+use std::path::PathBuf;
+
+use anyhow::Context;
 use clap::Args;
+use rayseg::app::loading::Source;
+use rayseg::app::{AppConfig, RaysegApp, native_options};
 
 #[derive(Args, Default)]
 pub struct ViewArgs {
     /// A .nii/.nii.gz file, a DICOM file or a DICOM series folder; none opens the bundled sample.
-    pub path: Option<std::path::PathBuf>,
+    pub path: Option<PathBuf>,
+    /// A label map (NIfTI) on the image's grid, shown and edited with the image.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// Render the window once the views have content, save it as PNG and exit.
+    #[arg(long)]
+    pub screenshot: Option<PathBuf>,
+    /// Window size for the screenshot (and the first window), WIDTHxHEIGHT in points.
+    #[arg(long, value_parser = parse_size)]
+    pub size: Option<(f32, f32)>,
+}
+
+fn parse_size(s: &str) -> Result<(f32, f32), String> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("size {s:?} is not WIDTHxHEIGHT"))?;
+    let p = |v: &str| {
+        v.trim()
+            .parse::<f32>()
+            .ok()
+            .filter(|n| (200.0..=8192.0).contains(n))
+            .ok_or_else(|| format!("size {s:?}: each side must be 200..=8192"))
+    };
+    Ok((p(w)?, p(h)?))
 }
 
 pub fn run(args: ViewArgs) -> anyhow::Result<()> {
-    let _ = args;
-    anyhow::bail!("rayseg view is not implemented yet")
+    let source = match args.path {
+        Some(image) => Source::Path {
+            image,
+            labels: args.labels,
+        },
+        None if args.labels.is_some() => anyhow::bail!("--labels needs an image path"),
+        None => Source::Sample(rayseg::app::loading::default_sample()),
+    };
+    let (w, h) = args.size.unwrap_or((1400.0, 900.0));
+    let config = AppConfig {
+        source,
+        screenshot: args.screenshot.clone(),
+        ..AppConfig::default()
+    };
+    let result = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let slot = result.clone();
+    eframe::run_native(
+        "rayseg",
+        native_options(egui::vec2(w, h)),
+        Box::new(move |cc| {
+            let app = RaysegApp::new(cc, config);
+            let app_slot = app.screenshot_result.clone();
+            *slot.lock().map_err(|_| "screenshot state poisoned")? = Some(app_slot);
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("the window could not start: {e}"))?;
+    if let Some(out) = args.screenshot {
+        let app_slot = result
+            .lock()
+            .map_err(|_| anyhow::anyhow!("screenshot state poisoned"))?
+            .clone()
+            .context("the app never started")?;
+        let outcome = app_slot
+            .lock()
+            .map_err(|_| anyhow::anyhow!("screenshot state poisoned"))?
+            .clone();
+        match outcome {
+            Some(Ok(path)) => eprintln!("wrote {}", path.display()),
+            Some(Err(e)) => anyhow::bail!("screenshot {}: {e}", out.display()),
+            None => anyhow::bail!(
+                "the window closed before the screenshot of {} was taken",
+                out.display()
+            ),
+        }
+    }
+    Ok(())
 }

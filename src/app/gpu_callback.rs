@@ -1,0 +1,457 @@
+//! GPU side of the viewports. Compute (MPR slices, raymarching) is recorded in
+//! `CallbackTrait::prepare` into one offscreen texture per view; `paint` only
+//! draws that texture as a quad. Renderers, the uploaded volume and the targets
+//! live in egui-wgpu's `callback_resources`, created once and reused.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::render::labels::LabelTexture;
+use crate::render::mpr::{MprRenderer, SliceParams, create_output_texture};
+use crate::render::raymarch::{PreparedVolume, RayFrame, Raymarcher, RenderSettings, RenderTarget};
+use crate::volume::Volume;
+
+/// Which of the four viewports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ViewKind {
+    Axial,
+    Coronal,
+    Sagittal,
+    Volume3d,
+}
+
+impl ViewKind {
+    pub const ALL: [ViewKind; 4] = [
+        ViewKind::Axial,
+        ViewKind::Coronal,
+        ViewKind::Sagittal,
+        ViewKind::Volume3d,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ViewKind::Axial => "Axial",
+            ViewKind::Coronal => "Coronal",
+            ViewKind::Sagittal => "Sagittal",
+            ViewKind::Volume3d => "3-D",
+        }
+    }
+}
+
+/// What one view should show; compared with the last job to skip unchanged frames.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ViewJob {
+    Mpr(Box<SliceParams>),
+    Volume3d {
+        frame: RayFrame,
+        settings: Box<RenderSettings>,
+        /// Labels version the brick grid (empty-space skipping) must include.
+        bricks_labels_version: u64,
+    },
+}
+
+impl ViewJob {
+    fn size(&self) -> [u32; 2] {
+        match self {
+            ViewJob::Mpr(p) => p.geometry.size,
+            ViewJob::Volume3d { frame, .. } => [frame.width, frame.height],
+        }
+    }
+}
+
+/// Labels to show, shared with the UI without copying per frame.
+#[derive(Clone)]
+pub struct LabelsUpload {
+    pub version: u64,
+    pub voxels: Arc<Vec<u8>>,
+}
+
+/// Counters the UI reads (screenshot waits for real content; debug overlay).
+#[derive(Default)]
+pub struct GpuStats {
+    pub frames_rendered: AtomicU64,
+    pub last_error: std::sync::Mutex<Option<String>>,
+}
+
+pub struct ViewCallback {
+    pub kind: ViewKind,
+    pub volume_id: u64,
+    pub volume: Arc<Volume>,
+    pub labels: LabelsUpload,
+    pub job: ViewJob,
+    pub target_format: wgpu::TextureFormat,
+    pub stats: Arc<GpuStats>,
+}
+
+struct GpuVolume {
+    id: u64,
+    prepared: PreparedVolume,
+    labels_version: u64,
+    bricks_labels_version: u64,
+}
+
+struct ViewTarget {
+    texture: wgpu::Texture,
+    storage_view: wgpu::TextureView,
+    bind_group: wgpu::BindGroup,
+    size: [u32; 2],
+    last: Option<(ViewJob, u64)>,
+}
+
+/// Everything created once per device, stored in `callback_resources`.
+pub struct GpuResources {
+    mpr: MprRenderer,
+    raymarcher: Raymarcher,
+    blit_pipeline: wgpu::RenderPipeline,
+    blit_layout: wgpu::BindGroupLayout,
+    sampler: wgpu::Sampler,
+    volume: Option<GpuVolume>,
+    targets: HashMap<ViewKind, ViewTarget>,
+}
+
+const BLIT_WGSL: &str = r#"
+@group(0) @binding(0) var img: texture_2d<f32>;
+@group(0) @binding(1) var samp: sampler;
+struct VsOut { @builtin(position) pos: vec4<f32>, @location(0) uv: vec2<f32> };
+@vertex fn vs_main(@builtin(vertex_index) i: u32) -> VsOut {
+    // One triangle covering the viewport (egui sets it to the callback rect).
+    let uv = vec2<f32>(f32((i << 1u) & 2u), f32(i & 2u));
+    var out: VsOut;
+    out.pos = vec4<f32>(uv.x * 2.0 - 1.0, 1.0 - uv.y * 2.0, 0.0, 1.0);
+    out.uv = uv;
+    return out;
+}
+@fragment fn fs_linear(in: VsOut) -> @location(0) vec4<f32> {
+    return vec4<f32>(textureSample(img, samp, in.uv).rgb, 1.0);
+}
+// For sRGB targets: the rgba8unorm images hold display (sRGB-encoded) values.
+@fragment fn fs_srgb(in: VsOut) -> @location(0) vec4<f32> {
+    let c = textureSample(img, samp, in.uv).rgb;
+    return vec4<f32>(pow(c, vec3<f32>(2.2)), 1.0);
+}
+"#;
+
+impl GpuResources {
+    pub fn new(device: &wgpu::Device, target_format: wgpu::TextureFormat) -> Result<Self, String> {
+        let mpr = MprRenderer::new(device).map_err(|e| e.to_string())?;
+        let raymarcher = Raymarcher::new(device).map_err(|e| e.to_string())?;
+        let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("app::blit_shader"),
+            source: wgpu::ShaderSource::Wgsl(BLIT_WGSL.into()),
+        });
+        let blit_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("app::blit_layout"),
+            entries: &[
+                wgpu::BindGroupLayoutEntry {
+                    binding: 0,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Texture {
+                        sample_type: wgpu::TextureSampleType::Float { filterable: true },
+                        view_dimension: wgpu::TextureViewDimension::D2,
+                        multisampled: false,
+                    },
+                    count: None,
+                },
+                wgpu::BindGroupLayoutEntry {
+                    binding: 1,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
+                    count: None,
+                },
+            ],
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("app::blit_pipeline_layout"),
+            bind_group_layouts: &[Some(&blit_layout)],
+            immediate_size: 0,
+        });
+        let blit_pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+            label: Some("app::blit_pipeline"),
+            layout: Some(&pipeline_layout),
+            vertex: wgpu::VertexState {
+                module: &shader,
+                entry_point: Some("vs_main"),
+                compilation_options: Default::default(),
+                buffers: &[],
+            },
+            fragment: Some(wgpu::FragmentState {
+                module: &shader,
+                entry_point: Some(if target_format.is_srgb() {
+                    "fs_srgb"
+                } else {
+                    "fs_linear"
+                }),
+                compilation_options: Default::default(),
+                targets: &[Some(wgpu::ColorTargetState {
+                    format: target_format,
+                    blend: None,
+                    write_mask: wgpu::ColorWrites::ALL,
+                })],
+            }),
+            primitive: wgpu::PrimitiveState::default(),
+            depth_stencil: None,
+            multisample: wgpu::MultisampleState::default(),
+            multiview_mask: None,
+            cache: None,
+        });
+        let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
+            label: Some("app::blit_sampler"),
+            mag_filter: wgpu::FilterMode::Linear,
+            min_filter: wgpu::FilterMode::Linear,
+            ..Default::default()
+        });
+        Ok(GpuResources {
+            mpr,
+            raymarcher,
+            blit_pipeline,
+            blit_layout,
+            sampler,
+            volume: None,
+            targets: HashMap::new(),
+        })
+    }
+
+    /// Uploads the volume (once per document) and the labels when their version changed.
+    fn ensure_volume(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        cb: &ViewCallback,
+    ) -> Result<(), String> {
+        if self.volume.as_ref().map(|v| v.id) != Some(cb.volume_id) {
+            // Drop the old volume's textures first to bound peak memory.
+            self.volume = None;
+            let prepared = self
+                .raymarcher
+                .prepare_volume(device, queue, &cb.volume, Some(&cb.labels.voxels))
+                .map_err(|e| e.to_string())?;
+            self.volume = Some(GpuVolume {
+                id: cb.volume_id,
+                prepared,
+                labels_version: cb.labels.version,
+                bricks_labels_version: cb.labels.version,
+            });
+            for t in self.targets.values_mut() {
+                t.last = None;
+            }
+        }
+        let Some(gv) = self.volume.as_mut() else {
+            return Ok(());
+        };
+        if let ViewJob::Volume3d {
+            bricks_labels_version,
+            ..
+        } = &cb.job
+            && *bricks_labels_version != gv.bricks_labels_version
+            && *bricks_labels_version == cb.labels.version
+        {
+            // The brick grid (empty-space skipping) includes labels and the engine can
+            // only rebuild it with a full prepare (re-uploads the image too): known cost,
+            // done only once edits pause.
+            gv.prepared = self
+                .raymarcher
+                .prepare_volume(device, queue, &cb.volume, Some(&cb.labels.voxels))
+                .map_err(|e| e.to_string())?;
+            gv.labels_version = cb.labels.version;
+            gv.bricks_labels_version = cb.labels.version;
+        }
+        if gv.labels_version != cb.labels.version {
+            write_labels(queue, &gv.prepared.labels, &cb.labels.voxels)?;
+            gv.labels_version = cb.labels.version;
+        }
+        Ok(())
+    }
+
+    fn ensure_target(&mut self, device: &wgpu::Device, kind: ViewKind, size: [u32; 2]) {
+        if self.targets.get(&kind).is_some_and(|t| t.size == size) {
+            return;
+        }
+        let texture = create_output_texture(device, size[0], size[1]);
+        let storage_view = texture.create_view(&wgpu::TextureViewDescriptor {
+            label: Some("app::view_target"),
+            ..Default::default()
+        });
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("app::blit_bind_group"),
+            layout: &self.blit_layout,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: wgpu::BindingResource::TextureView(&storage_view),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: wgpu::BindingResource::Sampler(&self.sampler),
+                },
+            ],
+        });
+        self.targets.insert(
+            kind,
+            ViewTarget {
+                texture,
+                storage_view,
+                bind_group,
+                size,
+                last: None,
+            },
+        );
+    }
+
+    fn encode_view(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        cb: &ViewCallback,
+    ) -> Result<Option<wgpu::CommandBuffer>, String> {
+        self.ensure_volume(device, queue, cb)?;
+        let size = cb.job.size();
+        self.ensure_target(device, cb.kind, size);
+        let (Some(gv), Some(target)) = (self.volume.as_ref(), self.targets.get_mut(&cb.kind))
+        else {
+            return Ok(None);
+        };
+        let key = (cb.job.clone(), gv.labels_version);
+        if target.last.as_ref() == Some(&key) {
+            return Ok(None);
+        }
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("app::view_encoder"),
+        });
+        match &cb.job {
+            ViewJob::Mpr(params) => self
+                .mpr
+                .encode(
+                    device,
+                    &mut encoder,
+                    &gv.prepared.image,
+                    &gv.prepared.labels,
+                    params,
+                    &target.storage_view,
+                )
+                .map_err(|e| e.to_string())?,
+            ViewJob::Volume3d {
+                frame, settings, ..
+            } => {
+                // RenderTarget is the engine's wrapper; it borrows our texture's view.
+                let rt = RenderTarget {
+                    texture: target.texture.clone(),
+                    view: target.storage_view.clone(),
+                    width: size[0],
+                    height: size[1],
+                };
+                self.raymarcher
+                    .encode(
+                        device,
+                        queue,
+                        &mut encoder,
+                        &gv.prepared,
+                        &rt,
+                        frame,
+                        settings,
+                    )
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        target.last = Some(key);
+        Ok(Some(encoder.finish()))
+    }
+}
+
+/// Re-uploads the whole label map into the existing texture (COPY_DST).
+/// Known cost: one full copy per edit; a dirty-box upload would be cheaper.
+fn write_labels(queue: &wgpu::Queue, texture: &LabelTexture, labels: &[u8]) -> Result<(), String> {
+    let [w, h, d] = texture.shape;
+    if labels.len() != (w as usize) * (h as usize) * (d as usize) {
+        return Err(format!(
+            "label map of {} voxels does not fit the {w}x{h}x{d} texture",
+            labels.len()
+        ));
+    }
+    queue.write_texture(
+        wgpu::TexelCopyTextureInfo {
+            texture: &texture.texture,
+            mip_level: 0,
+            origin: wgpu::Origin3d::ZERO,
+            aspect: wgpu::TextureAspect::All,
+        },
+        labels,
+        wgpu::TexelCopyBufferLayout {
+            offset: 0,
+            bytes_per_row: Some(w),
+            rows_per_image: Some(h),
+        },
+        wgpu::Extent3d {
+            width: w,
+            height: h,
+            depth_or_array_layers: d,
+        },
+    );
+    Ok(())
+}
+
+impl egui_wgpu::CallbackTrait for ViewCallback {
+    fn prepare(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        _screen_descriptor: &egui_wgpu::ScreenDescriptor,
+        _egui_encoder: &mut wgpu::CommandEncoder,
+        resources: &mut egui_wgpu::CallbackResources,
+    ) -> Vec<wgpu::CommandBuffer> {
+        if !resources.contains::<GpuResources>() {
+            match GpuResources::new(device, self.target_format) {
+                Ok(r) => {
+                    resources.insert(r);
+                }
+                Err(e) => {
+                    self.report(format!("GPU setup failed: {e}"));
+                    return Vec::new();
+                }
+            }
+        }
+        let Some(res) = resources.get_mut::<GpuResources>() else {
+            return Vec::new();
+        };
+        match res.encode_view(device, queue, self) {
+            Ok(Some(cmd)) => {
+                self.stats.frames_rendered.fetch_add(1, Ordering::Relaxed);
+                vec![cmd]
+            }
+            Ok(None) => Vec::new(),
+            Err(e) => {
+                self.report(format!("{} view: {e}", self.kind.name()));
+                Vec::new()
+            }
+        }
+    }
+
+    fn paint(
+        &self,
+        _info: egui::PaintCallbackInfo,
+        render_pass: &mut wgpu::RenderPass<'static>,
+        resources: &egui_wgpu::CallbackResources,
+    ) {
+        let Some(res) = resources.get::<GpuResources>() else {
+            return;
+        };
+        let Some(target) = res.targets.get(&self.kind) else {
+            return;
+        };
+        if target.last.is_none() {
+            return;
+        }
+        render_pass.set_pipeline(&res.blit_pipeline);
+        render_pass.set_bind_group(0, &target.bind_group, &[]);
+        render_pass.draw(0..3, 0..1);
+    }
+}
+
+impl ViewCallback {
+    fn report(&self, message: String) {
+        log::error!("{message}");
+        if let Ok(mut slot) = self.stats.last_error.lock() {
+            *slot = Some(message);
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Labels panel: the label set (name, colour, visibility, opacity, lock, active)
+//! and the live statistics table.
+
+use super::state::Document;
+
+pub fn show(ui: &mut egui::Ui, doc: &mut Document) -> Vec<String> {
+    let mut errors = Vec::new();
+    let mut delete = None;
+    let mut display_changed = false;
+    egui::Grid::new("labels_grid")
+        .num_columns(6)
+        .striped(true)
+        .show(ui, |ui| {
+            ui.label("");
+            ui.label("Name");
+            ui.label("Colour");
+            ui.label("Show");
+            ui.label("Lock");
+            ui.label("");
+            ui.end_row();
+            let active = doc.active_label;
+            let mut new_active = active;
+            let mut renamed = false;
+            for info in &mut doc.label_set.labels {
+                if ui
+                    .radio(info.value == active, info.value.to_string())
+                    .on_hover_text("Active label")
+                    .clicked()
+                {
+                    new_active = info.value;
+                }
+                renamed |= ui
+                    .add(egui::TextEdit::singleline(&mut info.name).desired_width(90.0))
+                    .changed();
+                display_changed |= ui.color_edit_button_srgb(&mut info.color).changed();
+                display_changed |= ui
+                    .checkbox(&mut info.visible, "")
+                    .on_hover_text("Visible")
+                    .changed();
+                ui.checkbox(&mut info.locked, "")
+                    .on_hover_text("Locked: no tool changes it");
+                if ui
+                    .small_button("Delete")
+                    .on_hover_text("Delete label and its voxels")
+                    .clicked()
+                {
+                    delete = Some(info.value);
+                }
+                ui.end_row();
+            }
+            if new_active != active {
+                doc.active_label = new_active;
+            }
+            if renamed {
+                doc.dirty = true;
+            }
+        });
+    if let Some(info) = doc.label_set.get_mut(doc.active_label) {
+        display_changed |= ui
+            .add(egui::Slider::new(&mut info.opacity, 0.0..=1.0).text("Opacity"))
+            .changed();
+    }
+    if display_changed {
+        doc.display_version += 1;
+        doc.dirty = true;
+    }
+    if ui.button("Add label").clicked() && doc.add_label().is_none() {
+        errors.push("all 255 label values are in use".into());
+    }
+    if let Some(value) = delete
+        && let Err(e) = doc.delete_label(value)
+    {
+        errors.push(e);
+    }
+    ui.separator();
+    ui.strong("Statistics");
+    if doc.stats_version != doc.labels_version {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("updating...");
+        });
+    }
+    egui::Grid::new("stats_grid").striped(true).show(ui, |ui| {
+        ui.label("Label");
+        ui.label("Volume (mL)");
+        ui.label("Mean (HU)");
+        ui.label("Max diam. (mm)");
+        ui.end_row();
+        for s in &doc.stats {
+            let name = doc
+                .label_set
+                .get(s.label)
+                .map_or_else(|| s.label.to_string(), |l| l.name.clone());
+            ui.label(name);
+            ui.label(format!("{:.2}", s.volume_ml));
+            ui.label(format!("{:.1}", s.mean));
+            ui.label(format!("{:.1}", s.max_diameter_mm));
+            ui.end_row();
+        }
+    });
+    errors
+}

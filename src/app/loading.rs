@@ -1,0 +1,143 @@
+//! Background loading: files and the bundled sample load on a worker thread;
+//! the UI shows the stage and elapsed time and can cancel (the result is then dropped:
+//! the engine's loaders have no cancellation points, so the thread runs to its end).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::annotate::label_files::load_sidecar;
+use crate::annotate::labels::LabelSet;
+use crate::render::labels::labels_on_grid;
+use crate::volume::phantom::{PhantomSpec, ct_phantom};
+use crate::volume::{LoadOptions, Volume, load};
+
+/// What to open.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    Sample(PhantomSpec),
+    Path {
+        image: PathBuf,
+        labels: Option<PathBuf>,
+    },
+}
+
+impl Source {
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Sample(_) => "bundled sample (synthetic CT phantom)".into(),
+            Source::Path { image, .. } => image.display().to_string(),
+        }
+    }
+}
+
+pub struct Loaded {
+    pub source: Source,
+    pub volume: Volume,
+    pub labels: Option<(Vec<u8>, Option<LabelSet>)>,
+}
+
+pub struct Loading {
+    pub source: Source,
+    pub started: Instant,
+    pub stage: Arc<Mutex<String>>,
+    cancelled: Arc<AtomicBool>,
+    rx: Receiver<Result<Loaded, String>>,
+}
+
+/// The sample the app opens with no arguments: the phantom at 2 mm (about 4 M voxels,
+/// a second or two to build on two cores).
+pub fn default_sample() -> PhantomSpec {
+    PhantomSpec {
+        shape: [180, 130, 166],
+        spacing_mm: [2.0; 3],
+        ..PhantomSpec::default()
+    }
+}
+
+impl Loading {
+    pub fn start(source: Source) -> Self {
+        let (tx, rx) = channel();
+        let stage = Arc::new(Mutex::new("starting".to_owned()));
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let (stage2, cancelled2, source2) = (stage.clone(), cancelled.clone(), source.clone());
+        std::thread::spawn(move || {
+            let set_stage = |s: &str| {
+                if let Ok(mut g) = stage2.lock() {
+                    *g = s.to_owned();
+                }
+            };
+            let result = load_source(&source2, &set_stage);
+            if !cancelled2.load(Ordering::Relaxed) {
+                // The receiver may be gone (app closed); nothing to do then.
+                let _ = tx.send(result);
+            }
+        });
+        Loading {
+            source,
+            started: Instant::now(),
+            stage,
+            cancelled,
+            rx,
+        }
+    }
+
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    pub fn stage(&self) -> String {
+        self.stage.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// `Some` once finished (or the worker died).
+    pub fn poll(&self) -> Option<Result<Loaded, String>> {
+        match self.rx.try_recv() {
+            Ok(r) => Some(r),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => Some(Err("the loader stopped unexpectedly".into())),
+        }
+    }
+
+    /// Blocks until done (tests and the screenshot mode's first frame only).
+    pub fn wait(self) -> Result<Loaded, String> {
+        self.rx
+            .recv()
+            .map_err(|_| "the loader stopped unexpectedly".to_owned())?
+    }
+}
+
+fn load_source(source: &Source, set_stage: &dyn Fn(&str)) -> Result<Loaded, String> {
+    match source {
+        Source::Sample(spec) => {
+            set_stage("building the phantom");
+            let (volume, _truth) = ct_phantom(spec).map_err(|e| e.to_string())?;
+            Ok(Loaded {
+                source: source.clone(),
+                volume,
+                labels: None,
+            })
+        }
+        Source::Path { image, labels } => {
+            set_stage("reading the image");
+            let volume = load(image, &LoadOptions::default()).map_err(|e| e.to_string())?;
+            let labels = match labels {
+                None => None,
+                Some(path) => {
+                    set_stage("reading the label map");
+                    let mask = load(path, &LoadOptions::default()).map_err(|e| e.to_string())?;
+                    let voxels = labels_on_grid(&volume, &mask)?;
+                    let set = load_sidecar(path).map_err(|e| e.to_string())?;
+                    Some((voxels, set))
+                }
+            };
+            Ok(Loaded {
+                source: source.clone(),
+                volume,
+                labels,
+            })
+        }
+    }
+}

@@ -1,0 +1,1192 @@
+//! The interactive app (eframe + egui-wgpu): four linked views over one document.
+//! Long work (loading, statistics, region-grow previews, autosave) runs on worker
+//! threads; GPU work is recorded in paint callbacks and never waited on.
+
+pub mod autosave;
+pub mod gpu_callback;
+pub mod help;
+pub mod labels_panel;
+pub mod loading;
+pub mod state;
+pub mod tools;
+pub mod views;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use egui::{Color32, Rect, Vec2};
+
+use crate::annotate::label_files::save_sidecar;
+use crate::annotate::stats::{LabelStats, label_stats};
+use crate::gpu::{required_features, required_limits, run_self_check};
+use crate::render::raymarch::{RenderMode, TransferPreset};
+use crate::render::window::{CtPreset, Window};
+use crate::volume::nifti::save_label_map;
+use gpu_callback::{GpuStats, LabelsUpload, ViewKind};
+use loading::{Loading, Source};
+use state::{BrushSettings, Document, GrowPreview, GrowSettings, Tool};
+use views::{ViewAction, ViewerState};
+
+/// How the app starts.
+#[derive(Clone, Debug)]
+pub struct AppConfig {
+    pub source: Source,
+    /// Save a PNG of the window once the views have content, then quit.
+    pub screenshot: Option<PathBuf>,
+    /// Recent files and recovery; `None` disables both (tests).
+    pub config_dir: Option<PathBuf>,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            source: Source::Sample(loading::default_sample()),
+            screenshot: None,
+            config_dir: autosave::config_dir(),
+        }
+    }
+}
+
+/// Device request: the engine's features and the adapter's limits (eframe's default
+/// asks for default limits, too small for volumes).
+pub fn wgpu_setup() -> egui_wgpu::WgpuSetup {
+    let mut setup = egui_wgpu::WgpuSetupCreateNew::without_display_handle();
+    setup.device_descriptor = Arc::new(|adapter| wgpu::DeviceDescriptor {
+        label: Some("rayseg::app_device"),
+        required_features: required_features(adapter),
+        required_limits: required_limits(adapter),
+        ..Default::default()
+    });
+    egui_wgpu::WgpuSetup::CreateNew(setup)
+}
+
+pub fn native_options(size: Vec2) -> eframe::NativeOptions {
+    eframe::NativeOptions {
+        renderer: eframe::Renderer::Wgpu,
+        viewport: egui::ViewportBuilder::default()
+            .with_title("rayseg")
+            .with_inner_size(size)
+            .with_drag_and_drop(true),
+        wgpu_options: egui_wgpu::WgpuConfiguration {
+            wgpu_setup: wgpu_setup(),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// Outcome of `--screenshot`, read by the CLI after the window closes.
+pub type ScreenshotResult = Arc<Mutex<Option<Result<PathBuf, String>>>>;
+
+enum Pending {
+    Open(Source),
+    Quit,
+}
+
+/// (volume id, labels version, statistics) from the stats worker.
+type StatsReply = (u64, u64, Result<Vec<LabelStats>, String>);
+
+struct GrowJob {
+    generation: u64,
+    rx: Receiver<(u64, Result<GrowPreview, String>)>,
+}
+
+pub struct RaysegApp {
+    config: AppConfig,
+    doc: Option<Document>,
+    viewer: Option<ViewerState>,
+    pub tool: Tool,
+    pub brush: BrushSettings,
+    pub grow: GrowSettings,
+    grow_seed: Option<[u32; 3]>,
+    grow_generation: u64,
+    grow_job: Option<GrowJob>,
+    stats_job: Option<Receiver<StatsReply>>,
+    loading: Option<Loading>,
+    labels_upload: Option<(u64, u64, LabelsUpload)>,
+    upload_version: u64,
+    gpu_stats: Arc<GpuStats>,
+    target_format: Option<wgpu::TextureFormat>,
+    fatal: Option<String>,
+    errors: Vec<String>,
+    status: String,
+    show_help: bool,
+    show_debug: bool,
+    frame_ms: f64,
+    last_frame: Option<Instant>,
+    started: Instant,
+    recent: autosave::RecentFiles,
+    pending: Option<Pending>,
+    quit_confirmed: bool,
+    path_prompt: Option<(bool, String)>,
+    recovery_offer: Option<PathBuf>,
+    last_autosave_s: f64,
+    screenshot_requested: bool,
+    screenshot_frames: u32,
+    pub screenshot_result: ScreenshotResult,
+}
+
+impl RaysegApp {
+    pub fn new(cc: &eframe::CreationContext<'_>, config: AppConfig) -> Self {
+        let mut fatal = None;
+        let target_format = cc.wgpu_render_state.as_ref().map(|rs| rs.target_format);
+        match &cc.wgpu_render_state {
+            None => fatal = Some("rayseg needs the wgpu renderer, which did not start".into()),
+            Some(rs) => {
+                if let Err(e) = run_self_check(&rs.device, &rs.queue, &rs.adapter.get_info()) {
+                    fatal = Some(format!("The GPU failed rayseg's self-check: {e}"));
+                }
+            }
+        }
+        let recent = autosave::RecentFiles::load(config.config_dir.as_deref());
+        let loading = Some(Loading::start(config.source.clone()));
+        RaysegApp {
+            config,
+            doc: None,
+            viewer: None,
+            tool: Tool::Navigate,
+            brush: BrushSettings::default(),
+            grow: GrowSettings::default(),
+            grow_seed: None,
+            grow_generation: 0,
+            grow_job: None,
+            stats_job: None,
+            loading,
+            labels_upload: None,
+            upload_version: 0,
+            gpu_stats: Arc::new(GpuStats::default()),
+            target_format,
+            fatal,
+            errors: Vec::new(),
+            status: String::new(),
+            show_help: false,
+            show_debug: false,
+            frame_ms: 0.0,
+            last_frame: None,
+            started: Instant::now(),
+            recent,
+            pending: None,
+            quit_confirmed: false,
+            path_prompt: None,
+            recovery_offer: None,
+            last_autosave_s: 0.0,
+            screenshot_requested: false,
+            screenshot_frames: 0,
+            screenshot_result: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// The open document (tests assert on its mask and statistics).
+    pub fn document(&self) -> Option<&Document> {
+        self.doc.as_ref()
+    }
+
+    pub fn document_mut(&mut self) -> Option<&mut Document> {
+        self.doc.as_mut()
+    }
+
+    pub fn viewer(&self) -> Option<&ViewerState> {
+        self.viewer.as_ref()
+    }
+
+    pub fn viewer_mut(&mut self) -> Option<&mut ViewerState> {
+        self.viewer.as_mut()
+    }
+
+    /// Loading, growing or computing statistics.
+    pub fn is_busy(&self) -> bool {
+        self.loading.is_some()
+            || self.grow_job.is_some()
+            || self.stats_job.is_some()
+            || self
+                .doc
+                .as_ref()
+                .is_some_and(|d| d.stats_version != d.labels_version)
+    }
+
+    pub fn errors(&self) -> &[String] {
+        &self.errors
+    }
+
+    pub fn fatal_error(&self) -> Option<&str> {
+        self.fatal.as_deref()
+    }
+
+    /// View images recorded on the GPU so far.
+    pub fn gpu_frames(&self) -> u64 {
+        self.gpu_stats.frames_rendered.load(Ordering::Relaxed)
+    }
+
+    /// Screen rect of a view in the last frame (tests simulate the mouse over it).
+    pub fn view_rect(ctx: &egui::Context, kind: ViewKind) -> Option<Rect> {
+        ctx.data(|d| d.get_temp::<Rect>(egui::Id::unique(("view_rect", kind.name()))))
+    }
+
+    fn now_s(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    fn open(&mut self, source: Source) {
+        if self.doc.as_ref().is_some_and(|d| d.dirty) {
+            self.pending = Some(Pending::Open(source));
+            return;
+        }
+        self.open_now(source);
+    }
+
+    fn open_now(&mut self, source: Source) {
+        if let Some(l) = self.loading.take() {
+            l.cancel();
+        }
+        self.loading = Some(Loading::start(source));
+    }
+
+    fn recovery_key(doc: &Document) -> String {
+        doc.image_path
+            .as_ref()
+            .map_or_else(|| "sample".to_owned(), |p| p.display().to_string())
+    }
+
+    fn poll_workers(&mut self) {
+        if let Some(result) = self.loading.as_ref().and_then(Loading::poll) {
+            let source = self.loading.take().map(|l| l.source);
+            match result {
+                Ok(loaded) => self.install(loaded),
+                Err(e) => self.errors.push(format!(
+                    "Cannot open {}: {e}",
+                    source.map(|s| s.describe()).unwrap_or_default()
+                )),
+            }
+        }
+        if let Some(job) = &self.grow_job
+            && let Ok((generation, result)) = job.rx.try_recv()
+        {
+            let current = job.generation;
+            self.grow_job = None;
+            if generation == current
+                && generation == self.grow_generation
+                && let Some(doc) = self.doc.as_mut()
+            {
+                match result {
+                    Ok(preview) => doc.set_grow_preview(preview),
+                    Err(e) => self.errors.push(format!("Region grow: {e}")),
+                }
+            }
+        }
+        if let Some(rx) = &self.stats_job
+            && let Ok((volume_id, version, result)) = rx.try_recv()
+        {
+            self.stats_job = None;
+            if let Some(doc) = self.doc.as_mut()
+                && doc.volume_id == volume_id
+            {
+                match result {
+                    Ok(stats) => {
+                        doc.stats = stats;
+                        doc.stats_version = version;
+                    }
+                    Err(e) => {
+                        self.errors.push(format!("Statistics: {e}"));
+                        doc.stats_version = version;
+                    }
+                }
+            }
+        }
+        // Statistics of the committed map, off the UI thread, once a stroke ends.
+        if self.stats_job.is_none()
+            && let Some(doc) = self.doc.as_ref()
+            && doc.stats_version != doc.labels_version
+            && doc.stroke_before.is_none()
+        {
+            let (tx, rx) = channel();
+            let (volume, labels, names) = (
+                doc.volume.clone(),
+                doc.labels.clone(),
+                doc.label_set.clone(),
+            );
+            let (id, version) = (doc.volume_id, doc.labels_version);
+            std::thread::spawn(move || {
+                let r = label_stats(&volume, &labels, Some(&names)).map_err(|e| e.to_string());
+                let _ = tx.send((id, version, r));
+            });
+            self.stats_job = Some(rx);
+        }
+    }
+
+    fn install(&mut self, loaded: loading::Loaded) {
+        let path = match &loaded.source {
+            Source::Path { image, .. } => Some(image.clone()),
+            Source::Sample(_) => None,
+        };
+        let mut doc = Document::new(loaded.volume, path.clone());
+        if let Some((labels, set)) = loaded.labels {
+            if let Err(e) = doc.set_labels(labels, set) {
+                self.errors.push(format!("Label map: {e}"));
+            }
+            if let Source::Path { labels, .. } = &loaded.source {
+                doc.labels_path = labels.clone();
+            }
+        }
+        if let Some(p) = &path {
+            self.recent.push(self.config.config_dir.as_deref(), p);
+        }
+        self.recovery_offer = self.config.config_dir.as_ref().and_then(|dir| {
+            let r = autosave::recovery_path(dir, &Self::recovery_key(&doc));
+            r.exists().then_some(r)
+        });
+        for w in &doc.volume.warnings {
+            self.errors.push(format!("Warning: {w}"));
+        }
+        let mut viewer = ViewerState::new(&doc);
+        // With a label map, start the crosshair on the labelled voxels' centroid.
+        let [ni, nj, _] = doc.volume.shape;
+        let (mut sum, mut n) = (glam::DVec3::ZERO, 0u64);
+        for (idx, _) in doc.labels.iter().enumerate().filter(|(_, l)| **l != 0) {
+            sum += glam::DVec3::new(
+                (idx % ni) as f64,
+                ((idx / ni) % nj) as f64,
+                (idx / (ni * nj)) as f64,
+            );
+            n += 1;
+        }
+        if n > 0 {
+            viewer.cursor_ras_mm = doc.volume.ras_from_index((sum / n as f64).round());
+        }
+        self.viewer = Some(viewer);
+        self.grow_seed = None;
+        self.status = format!("Opened {}", loaded.source.describe());
+        self.doc = Some(doc);
+    }
+
+    fn labels_upload(&mut self) -> Option<LabelsUpload> {
+        let doc = self.doc.as_ref()?;
+        let key = (doc.labels_version, doc.display_version);
+        if let Some((lv, dv, up)) = &self.labels_upload
+            && (*lv, *dv) == key
+        {
+            return Some(up.clone());
+        }
+        let mut voxels = doc.display_labels().to_vec();
+        let hidden: Vec<u8> = doc
+            .label_set
+            .labels
+            .iter()
+            .filter(|l| !l.visible)
+            .map(|l| l.value)
+            .collect();
+        if !hidden.is_empty() {
+            let mut map: [u8; 256] = std::array::from_fn(|i| i as u8);
+            for h in hidden {
+                map[h as usize] = 0;
+            }
+            voxels.iter_mut().for_each(|v| *v = map[*v as usize]);
+        }
+        self.upload_version += 1;
+        let up = LabelsUpload {
+            version: self.upload_version,
+            voxels: Arc::new(voxels),
+        };
+        self.labels_upload = Some((key.0, key.1, up.clone()));
+        Some(up)
+    }
+
+    fn request_grow(&mut self) {
+        let (Some(doc), Some(seed)) = (self.doc.as_ref(), self.grow_seed) else {
+            return;
+        };
+        match doc.grow_request(seed, &self.grow) {
+            Ok(request) => {
+                self.grow_generation += 1;
+                let generation = self.grow_generation;
+                let (tx, rx) = channel();
+                let (volume, labels, settings) =
+                    (doc.volume.clone(), doc.labels.clone(), self.grow.clone());
+                std::thread::spawn(move || {
+                    let r = state::compute_grow_preview(&volume, labels, &request, settings);
+                    let _ = tx.send((generation, r));
+                });
+                self.grow_job = Some(GrowJob { generation, rx });
+            }
+            Err(e) => self.errors.push(e),
+        }
+    }
+
+    fn save(&mut self, path: Option<PathBuf>) {
+        let Some(doc) = self.doc.as_mut() else { return };
+        let Some(path) = path.or_else(|| doc.labels_path.clone()) else {
+            self.path_prompt = Some((false, default_save_name(doc)));
+            return;
+        };
+        let result = save_label_map(&path, &doc.labels, &doc.volume)
+            .map_err(|e| e.to_string())
+            .and_then(|()| save_sidecar(&path, &doc.label_set).map_err(|e| e.to_string()));
+        match result {
+            Ok(_) => {
+                doc.labels_path = Some(path.clone());
+                doc.dirty = false;
+                self.status = format!("Saved {}", path.display());
+                if let Some(dir) = &self.config.config_dir {
+                    autosave::remove_recovery(&autosave::recovery_path(
+                        dir,
+                        &Self::recovery_key(doc),
+                    ));
+                }
+                if matches!(self.pending, Some(Pending::Quit)) {
+                    self.quit_confirmed = true;
+                }
+            }
+            Err(e) => self.errors.push(format!("Save failed: {e}")),
+        }
+    }
+
+    fn autosave(&mut self) {
+        let now = self.now_s();
+        let (Some(doc), Some(dir)) = (self.doc.as_ref(), self.config.config_dir.as_ref()) else {
+            return;
+        };
+        if !doc.dirty
+            || now - self.last_autosave_s < autosave::AUTOSAVE_INTERVAL_S
+            || doc.stroke_before.is_some()
+        {
+            return;
+        }
+        self.last_autosave_s = now;
+        let path = autosave::recovery_path(dir, &Self::recovery_key(doc));
+        let (labels, volume, set) = (
+            doc.labels.clone(),
+            doc.volume.clone(),
+            doc.label_set.clone(),
+        );
+        std::thread::spawn(move || {
+            if let Err(e) = autosave::write_recovery(&path, &labels, &volume, &set) {
+                log::warn!("autosave to {} failed: {e}", path.display());
+            }
+        });
+    }
+
+    fn shortcuts(&mut self, ctx: &egui::Context) {
+        use egui::{Key, KeyboardShortcut, Modifiers};
+        let typing = ctx.egui_wants_keyboard_input();
+        let cmd = Modifiers::COMMAND;
+        let shift_cmd = Modifiers::COMMAND | Modifiers::SHIFT;
+        let (redo, undo, save_as, save, open) = ctx.input_mut(|i| {
+            (
+                i.consume_shortcut(&KeyboardShortcut::new(shift_cmd, Key::Z))
+                    || i.consume_shortcut(&KeyboardShortcut::new(cmd, Key::Y)),
+                i.consume_shortcut(&KeyboardShortcut::new(cmd, Key::Z)),
+                i.consume_shortcut(&KeyboardShortcut::new(shift_cmd, Key::S)),
+                i.consume_shortcut(&KeyboardShortcut::new(cmd, Key::S)),
+                i.consume_shortcut(&KeyboardShortcut::new(cmd, Key::O)),
+            )
+        });
+        if undo {
+            self.undo_redo(false);
+        }
+        if redo {
+            self.undo_redo(true);
+        }
+        if save {
+            self.save(None);
+        }
+        if save_as {
+            self.save_as_dialog();
+        }
+        if open {
+            self.open_dialog();
+        }
+        if ctx.input(|i| i.key_pressed(Key::F1)) {
+            self.show_help = !self.show_help;
+        }
+        if ctx.input(|i| i.key_pressed(Key::F12)) {
+            self.show_debug = !self.show_debug;
+        }
+        if typing {
+            return;
+        }
+        ctx.input(|i| {
+            for t in Tool::ALL {
+                if i.key_pressed(t.hotkey()) && i.modifiers.is_none() {
+                    self.tool = t;
+                }
+            }
+            if i.key_pressed(Key::OpenBracket) {
+                self.brush.radius_mm = (self.brush.radius_mm / 1.25).max(0.5);
+            }
+            if i.key_pressed(Key::CloseBracket) {
+                self.brush.radius_mm = (self.brush.radius_mm * 1.25).min(50.0);
+            }
+        });
+        let (enter, escape, max_key, reset) = ctx.input(|i| {
+            (
+                i.key_pressed(Key::Enter),
+                i.key_pressed(Key::Escape),
+                i.key_pressed(Key::M) || i.key_pressed(Key::F),
+                i.key_pressed(Key::R) && i.modifiers.is_none(),
+            )
+        });
+        if let Some(doc) = self.doc.as_mut() {
+            if enter && doc.grow_preview.is_some() {
+                self.accept_grow();
+            } else if escape && doc.grow_preview.is_some() {
+                doc.cancel_grow();
+                self.grow_seed = None;
+            }
+        }
+        if let Some(viewer) = self.viewer.as_mut() {
+            if max_key {
+                let hovered = ctx.pointer_hover_pos().and_then(|p| {
+                    ViewKind::ALL
+                        .into_iter()
+                        .find(|&k| Self::view_rect(ctx, k).is_some_and(|r| r.contains(p)))
+                });
+                viewer.maximised = match viewer.maximised {
+                    Some(_) => None,
+                    None => Some(hovered.unwrap_or(ViewKind::Axial)),
+                };
+            }
+            if reset {
+                viewer.camera.reset();
+            }
+        }
+    }
+
+    fn undo_redo(&mut self, redo: bool) {
+        let Some(doc) = self.doc.as_mut() else { return };
+        self.grow_seed = None;
+        let r = if redo { doc.redo() } else { doc.undo() };
+        match r {
+            Ok(Some(what)) => {
+                self.status = format!("{} {what}", if redo { "Redid" } else { "Undid" })
+            }
+            Ok(None) => self.status = format!("Nothing to {}", if redo { "redo" } else { "undo" }),
+            Err(e) => self.errors.push(e),
+        }
+        if let Some(v) = self.viewer.as_mut() {
+            v.last_edit_s = self.started.elapsed().as_secs_f64();
+        }
+    }
+
+    fn accept_grow(&mut self) {
+        if let Some(doc) = self.doc.as_mut() {
+            match doc.accept_grow() {
+                Ok(true) => self.status = "Region accepted".into(),
+                Ok(false) => {}
+                Err(e) => self.errors.push(e),
+            }
+        }
+        self.grow_seed = None;
+    }
+
+    fn open_dialog(&mut self) {
+        // rfd talks to the desktop portal over D-Bus; without one it returns None
+        // and File → "Open path..." remains.
+        if let Some(path) = rfd::FileDialog::new()
+            .add_filter("Images", &["nii", "gz", "dcm"])
+            .pick_file()
+        {
+            self.open(Source::Path {
+                image: path,
+                labels: None,
+            });
+        }
+    }
+
+    fn save_as_dialog(&mut self) {
+        let name = self.doc.as_ref().map(default_save_name).unwrap_or_default();
+        match rfd::FileDialog::new().set_file_name(&name).save_file() {
+            Some(path) => self.save(Some(path)),
+            None => self.path_prompt = Some((false, name)),
+        }
+    }
+
+    fn menu_bar(&mut self, ui: &mut egui::Ui) {
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                if ui.button("Open...").clicked() {
+                    self.open_dialog();
+                }
+                if ui.button("Open path...").clicked() {
+                    self.path_prompt = Some((true, String::new()));
+                }
+                if ui.button("Open sample").clicked() {
+                    self.open(Source::Sample(loading::default_sample()));
+                }
+                ui.menu_button("Recent", |ui| {
+                    let mut chosen = None;
+                    for p in &self.recent.paths {
+                        if ui.button(p.display().to_string()).clicked() {
+                            chosen = Some(p.clone());
+                        }
+                    }
+                    if let Some(image) = chosen {
+                        self.open(Source::Path {
+                            image,
+                            labels: None,
+                        });
+                    }
+                });
+                ui.separator();
+                if ui.button("Save labels (Ctrl+S)").clicked() {
+                    self.save(None);
+                }
+                if ui.button("Save labels as...").clicked() {
+                    self.save_as_dialog();
+                }
+                if ui.button("Save labels to path...").clicked() {
+                    let name = self.doc.as_ref().map(default_save_name).unwrap_or_default();
+                    self.path_prompt = Some((false, name));
+                }
+                ui.separator();
+                if ui.button("Quit").clicked() {
+                    ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            });
+            ui.menu_button("Edit", |ui| {
+                if ui.button("Undo (Ctrl+Z)").clicked() {
+                    self.undo_redo(false);
+                }
+                if ui.button("Redo (Ctrl+Shift+Z)").clicked() {
+                    self.undo_redo(true);
+                }
+            });
+            if let Some(viewer) = self.viewer.as_mut() {
+                ui.menu_button("Window", |ui| {
+                    for p in CtPreset::ALL {
+                        let w = p.window();
+                        if ui
+                            .button(format!("{} ({:.0}/{:.0})", p.name(), w.width, w.center))
+                            .clicked()
+                        {
+                            viewer.window = w;
+                        }
+                    }
+                    if let Some(doc) = &self.doc
+                        && ui.button("Auto").clicked()
+                    {
+                        viewer.window = crate::render::window::default_window(&doc.volume);
+                    }
+                });
+            }
+            if ui.button("Help").clicked() {
+                self.show_help = !self.show_help;
+            }
+        });
+    }
+
+    fn side_panel(&mut self, ui: &mut egui::Ui) {
+        ui.heading("Tools");
+        tools::tool_buttons(ui, &mut self.tool);
+        ui.separator();
+        match self.tool {
+            Tool::Brush | Tool::Eraser => tools::brush_settings(ui, &mut self.brush),
+            Tool::Grow => {
+                let preview = self
+                    .doc
+                    .as_ref()
+                    .and_then(|d| d.grow_preview.as_ref().map(|p| p.voxel_count));
+                let a = tools::grow_settings(ui, &mut self.grow, preview);
+                if self.grow_job.is_some() {
+                    ui.spinner();
+                }
+                if a.grow_settings_changed {
+                    self.request_grow();
+                }
+                if a.accept_grow {
+                    self.accept_grow();
+                }
+                if a.cancel_grow {
+                    if let Some(d) = self.doc.as_mut() {
+                        d.cancel_grow();
+                    }
+                    self.grow_seed = None;
+                }
+            }
+            Tool::WindowLevel => {
+                if let Some(v) = self.viewer.as_mut() {
+                    ui.add(
+                        egui::DragValue::new(&mut v.window.center)
+                            .prefix("Level ")
+                            .suffix(" HU"),
+                    );
+                    ui.add(
+                        egui::DragValue::new(&mut v.window.width)
+                            .prefix("Width ")
+                            .suffix(" HU")
+                            .range(1.0..=1e6),
+                    );
+                }
+            }
+            Tool::Navigate => {
+                ui.label("Click or drag to move the crosshair.");
+            }
+        }
+        if let Some(v) = self.viewer.as_mut() {
+            ui.separator();
+            egui::CollapsingHeader::new("3-D view")
+                .default_open(false)
+                .show(ui, |ui| {
+                    egui::ComboBox::from_label("Mode")
+                        .selected_text(format!("{:?}", v.mode_3d))
+                        .show_ui(ui, |ui| {
+                            for m in [
+                                RenderMode::Mip,
+                                RenderMode::MinIp,
+                                RenderMode::Average,
+                                RenderMode::Dvr,
+                                RenderMode::Iso,
+                            ] {
+                                ui.selectable_value(&mut v.mode_3d, m, format!("{m:?}"));
+                            }
+                        });
+                    egui::ComboBox::from_label("Transfer")
+                        .selected_text(v.transfer.name())
+                        .show_ui(ui, |ui| {
+                            for t in TransferPreset::ALL {
+                                ui.selectable_value(&mut v.transfer, t, t.name());
+                            }
+                        });
+                    ui.add(
+                        egui::Slider::new(&mut v.label_opacity_3d, 0.0..=1.0).text("Label opacity"),
+                    );
+                    ui.add(egui::Slider::new(&mut v.max_3d_px, 64..=768).text("Resolution (px)"));
+                    ui.checkbox(&mut v.clip_enabled, "Clip box");
+                    if v.clip_enabled {
+                        for (a, name) in ["R-L", "A-P", "S-I"].iter().enumerate() {
+                            ui.add(
+                                egui::Slider::new(&mut v.clip_lo[a], 0.0..=1.0)
+                                    .text(format!("{name} min")),
+                            );
+                            ui.add(
+                                egui::Slider::new(&mut v.clip_hi[a], 0.0..=1.0)
+                                    .text(format!("{name} max")),
+                            );
+                        }
+                    }
+                    if ui.button("Reset camera (R)").clicked() {
+                        v.camera.reset();
+                    }
+                });
+        }
+        ui.separator();
+        ui.heading("Labels");
+        if let Some(doc) = self.doc.as_mut() {
+            let errs = labels_panel::show(ui, doc);
+            self.errors.extend(errs);
+        }
+    }
+
+    fn status_bar(&self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            if let Some(h) = self.viewer.as_ref().and_then(|v| v.hover) {
+                let r = h.ras_mm;
+                match h.ijk {
+                    Some([i, j, k]) => ui.monospace(format!("ijk ({i}, {j}, {k})")),
+                    None => ui.monospace("outside"),
+                };
+                ui.monospace(format!("RAS ({:.1}, {:.1}, {:.1}) mm", r.x, r.y, r.z));
+                if let Some(v) = h.value {
+                    ui.monospace(format!("{v:.0} HU"));
+                }
+                if let (Some(l), Some(doc)) = (h.label, &self.doc) {
+                    let name = doc.label_set.get(l).map_or("", |i| i.name.as_str());
+                    ui.monospace(format!("label {l} {name}"));
+                }
+            }
+            ui.separator();
+            ui.label(&self.status);
+            if let Some(doc) = &self.doc
+                && doc.dirty
+            {
+                ui.label("* unsaved");
+            }
+        });
+    }
+
+    fn views(&mut self, ui: &mut egui::Ui) {
+        let Some(labels) = self.labels_upload() else {
+            return;
+        };
+        let now_s = self.now_s();
+        let (Some(doc), Some(viewer)) = (self.doc.as_mut(), self.viewer.as_mut()) else {
+            return;
+        };
+        let full = ui.available_rect_before_wrap();
+        ui.allocate_rect(full, egui::Sense::hover());
+        let gap = 2.0;
+        let half = (full.size() - Vec2::splat(gap)) / 2.0;
+        let rect_of = |k: ViewKind| -> Rect {
+            let (col, row) = match k {
+                ViewKind::Axial => (0.0, 0.0),
+                ViewKind::Sagittal => (1.0, 0.0),
+                ViewKind::Coronal => (0.0, 1.0),
+                ViewKind::Volume3d => (1.0, 1.0),
+            };
+            Rect::from_min_size(
+                full.min + Vec2::new(col * (half.x + gap), row * (half.y + gap)),
+                half,
+            )
+        };
+        let inputs = views::ViewInputs {
+            tool: self.tool,
+            brush: &self.brush,
+            labels: &labels,
+            target_format: self.target_format,
+            stats: &self.gpu_stats,
+            now_s,
+        };
+        viewer.hover = None;
+        let mut actions = Vec::new();
+        for kind in ViewKind::ALL {
+            let rect = match viewer.maximised {
+                Some(m) if m == kind => full,
+                Some(_) => continue,
+                None => rect_of(kind),
+            };
+            ui.ctx()
+                .data_mut(|d| d.insert_temp(egui::Id::unique(("view_rect", kind.name())), rect));
+            let a = match views::plane_of(kind) {
+                Some(plane) => views::slice_view(ui, rect, kind, plane, doc, viewer, &inputs),
+                None => views::volume_view(ui, rect, doc, viewer, &inputs),
+            };
+            actions.extend(a);
+        }
+        for a in actions {
+            match a {
+                ViewAction::GrowSeed(seed) => {
+                    self.grow_seed = Some(seed);
+                    self.request_grow();
+                }
+                ViewAction::Error(e) => {
+                    if !self.errors.contains(&e) {
+                        self.errors.push(e);
+                    }
+                }
+            }
+        }
+    }
+
+    fn dialogs(&mut self, ctx: &egui::Context) {
+        help::show(ctx, &mut self.show_help);
+        if !self.errors.is_empty() {
+            let mut clear = false;
+            egui::Window::new("Messages")
+                .anchor(egui::Align2::RIGHT_BOTTOM, [-8.0, -32.0])
+                .show(ctx, |ui| {
+                    for e in self.errors.iter().rev().take(5) {
+                        ui.colored_label(Color32::LIGHT_RED, e);
+                    }
+                    clear = ui.button("Dismiss").clicked();
+                });
+            if clear {
+                self.errors.clear();
+            }
+        }
+        if let Some(pending) = &self.pending {
+            let what = match pending {
+                Pending::Open(_) => "opening another image",
+                Pending::Quit => "quitting",
+            };
+            let mut choice = None;
+            egui::Modal::new(egui::Id::unique("unsaved")).show(ctx, |ui| {
+                ui.label(format!(
+                    "The labels have unsaved changes. Save before {what}?"
+                ));
+                ui.horizontal(|ui| {
+                    if ui.button("Save").clicked() {
+                        choice = Some(0);
+                    }
+                    if ui.button("Discard").clicked() {
+                        choice = Some(1);
+                    }
+                    if ui.button("Cancel").clicked() {
+                        choice = Some(2);
+                    }
+                });
+            });
+            match choice {
+                Some(0) => {
+                    self.save(None);
+                    if self.doc.as_ref().is_some_and(|d| !d.dirty) {
+                        self.resolve_pending(ctx);
+                    }
+                }
+                Some(1) => self.resolve_pending(ctx),
+                Some(_) => self.pending = None,
+                None => {}
+            }
+        }
+        if let Some((opening, text)) = &mut self.path_prompt {
+            let opening = *opening;
+            let mut go = false;
+            let mut cancel = false;
+            egui::Window::new(if opening {
+                "Open path"
+            } else {
+                "Save labels to"
+            })
+            .show(ctx, |ui| {
+                ui.add(egui::TextEdit::singleline(text).desired_width(400.0));
+                ui.horizontal(|ui| {
+                    go = ui.button("OK").clicked();
+                    cancel = ui.button("Cancel").clicked();
+                });
+            });
+            if go {
+                let path = PathBuf::from(text.trim());
+                self.path_prompt = None;
+                if opening {
+                    self.open(Source::Path {
+                        image: path,
+                        labels: None,
+                    });
+                } else {
+                    self.save(Some(path));
+                }
+            } else if cancel {
+                self.path_prompt = None;
+            }
+        }
+        if let Some(path) = self.recovery_offer.clone() {
+            let mut choice = None;
+            egui::Window::new("Recover labels?").show(ctx, |ui| {
+                ui.label(format!(
+                    "Autosaved labels from an earlier session were found ({}).",
+                    path.display()
+                ));
+                ui.horizontal(|ui| {
+                    if ui.button("Recover").clicked() {
+                        choice = Some(true);
+                    }
+                    if ui.button("Discard recovery").clicked() {
+                        choice = Some(false);
+                    }
+                });
+            });
+            match choice {
+                Some(true) => {
+                    self.recovery_offer = None;
+                    self.recover(&path);
+                }
+                Some(false) => {
+                    self.recovery_offer = None;
+                    autosave::remove_recovery(&path);
+                }
+                None => {}
+            }
+        }
+    }
+
+    fn recover(&mut self, path: &Path) {
+        let Some(doc) = self.doc.as_mut() else { return };
+        let result = crate::volume::load(path, &Default::default())
+            .map_err(|e| e.to_string())
+            .and_then(|mask| crate::render::labels::labels_on_grid(&doc.volume, &mask))
+            .and_then(|labels| {
+                let set =
+                    crate::annotate::label_files::load_sidecar(path).map_err(|e| e.to_string())?;
+                doc.set_labels(labels, set)
+            });
+        match result {
+            Ok(()) => {
+                doc.dirty = true;
+                self.status = "Recovered autosaved labels".into();
+            }
+            Err(e) => self.errors.push(format!("Recovery failed: {e}")),
+        }
+    }
+
+    fn resolve_pending(&mut self, ctx: &egui::Context) {
+        match self.pending.take() {
+            Some(Pending::Open(source)) => self.open_now(source),
+            Some(Pending::Quit) => {
+                self.quit_confirmed = true;
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+            None => {}
+        }
+    }
+
+    fn screenshot_step(&mut self, ctx: &egui::Context) {
+        let Some(out) = self.config.screenshot.clone() else {
+            return;
+        };
+        if self
+            .screenshot_result
+            .lock()
+            .map(|r| r.is_some())
+            .unwrap_or(true)
+        {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            return;
+        }
+        ctx.request_repaint();
+        if self.screenshot_requested {
+            return;
+        }
+        // Wait for every view to have rendered, then a few more frames (3-D refine).
+        let ready = self.doc.is_some() && self.gpu_frames() >= 4 && !self.is_busy();
+        if ready {
+            self.screenshot_frames += 1;
+        }
+        let timed_out = self.now_s() > 120.0;
+        if self.screenshot_frames >= 10 || timed_out {
+            self.screenshot_requested = true;
+            let slot = self.screenshot_result.clone();
+            let ctx2 = ctx.clone();
+            ctx.request_screenshot(move |image| {
+                let r = write_png(&out, &image).map(|()| out.clone());
+                if let Ok(mut s) = slot.lock() {
+                    *s = Some(r);
+                }
+                ctx2.request_repaint();
+            });
+        }
+    }
+}
+
+fn default_save_name(doc: &Document) -> String {
+    let stem = doc
+        .image_path
+        .as_ref()
+        .and_then(|p| p.file_name())
+        .map(|n| {
+            n.to_string_lossy()
+                .trim_end_matches(".gz")
+                .trim_end_matches(".nii")
+                .to_owned()
+        })
+        .unwrap_or_else(|| "sample".into());
+    format!("{stem}_labels.nii.gz")
+}
+
+pub fn write_png(path: &Path, image: &egui::ColorImage) -> Result<(), String> {
+    let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let [w, h] = image.size;
+    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), w as u32, h as u32);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut writer = enc.write_header().map_err(|e| e.to_string())?;
+    let rgb: Vec<u8> = image
+        .pixels
+        .iter()
+        .flat_map(|c| [c.r(), c.g(), c.b()])
+        .collect();
+    writer.write_image_data(&rgb).map_err(|e| e.to_string())
+}
+
+impl eframe::App for RaysegApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        let t0 = Instant::now();
+        if let Some(last) = self.last_frame {
+            self.frame_ms = last.elapsed().as_secs_f64() * 1000.0;
+        }
+        self.last_frame = Some(t0);
+        if let Some(fatal) = &self.fatal {
+            egui::CentralPanel::default().show(ui, |ui| {
+                ui.heading("rayseg cannot start");
+                ui.colored_label(Color32::LIGHT_RED, fatal);
+            });
+            return;
+        }
+        // Dropped files/folders open as images.
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .collect()
+        });
+        if let Some(image) = dropped.into_iter().next() {
+            self.open(Source::Path {
+                image,
+                labels: None,
+            });
+        }
+        if ctx.input(|i| i.viewport().close_requested())
+            && !self.quit_confirmed
+            && self.doc.as_ref().is_some_and(|d| d.dirty)
+            && self.config.screenshot.is_none()
+        {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.pending = Some(Pending::Quit);
+        }
+        self.poll_workers();
+        self.shortcuts(&ctx);
+        self.autosave();
+
+        egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
+        egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
+        egui::Panel::right("side")
+            .default_size(300.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| self.side_panel(ui));
+            });
+        egui::CentralPanel::default()
+            .frame(egui::Frame::NONE)
+            .show(ui, |ui| {
+                let mut cancel = false;
+                if let Some(l) = &self.loading {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label(format!(
+                            "Loading {} - {} ({:.1} s)",
+                            l.source.describe(),
+                            l.stage(),
+                            l.started.elapsed().as_secs_f64()
+                        ));
+                        cancel = ui.button("Cancel loading").clicked();
+                    });
+                }
+                if cancel && let Some(l) = self.loading.take() {
+                    l.cancel();
+                    self.status = "Loading cancelled".into();
+                }
+                self.views(ui);
+            });
+        self.dialogs(&ctx);
+        if let Ok(mut e) = self.gpu_stats.last_error.lock()
+            && let Some(e) = e.take()
+            && !self.errors.contains(&e)
+        {
+            self.errors.push(e);
+        }
+        if self.show_debug {
+            let cpu_ms = t0.elapsed().as_secs_f64() * 1000.0;
+            egui::Area::new(egui::Id::unique("debug_overlay"))
+                .anchor(egui::Align2::LEFT_BOTTOM, [8.0, -32.0])
+                .show(&ctx, |ui| {
+                    ui.colored_label(
+                        Color32::YELLOW,
+                        format!(
+                            "frame {:.1} ms, UI {:.1} ms, GPU view images {}",
+                            self.frame_ms,
+                            cpu_ms,
+                            self.gpu_frames()
+                        ),
+                    );
+                });
+        }
+        if self.loading.is_some() || self.grow_job.is_some() || self.stats_job.is_some() {
+            ctx.request_repaint_after(std::time::Duration::from_millis(50));
+        }
+        self.screenshot_step(&ctx);
+    }
+
+    fn on_exit(&mut self) {
+        // A clean exit leaves no recovery file behind unless changes were discarded unsaved.
+        if let (Some(doc), Some(dir)) = (&self.doc, &self.config.config_dir)
+            && !doc.dirty
+        {
+            autosave::remove_recovery(&autosave::recovery_path(dir, &Self::recovery_key(doc)));
+        }
+    }
+}
+
+/// Window used before any volume exists: the default preset for CT.
+pub fn default_ct_window() -> Window {
+    CtPreset::SoftTissue.window()
+}
