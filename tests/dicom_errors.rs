@@ -276,3 +276,26 @@ fn in_memory_loading_matches_file_loading() {
     assert_eq!(from_bytes.data, from_file.data);
     assert_eq!(from_bytes.ras_from_voxel, from_file.ras_from_voxel);
 }
+
+/// Found by `cargo fuzz run dicom`: an RLE frame whose segment decodes short
+/// made dicom-rs's RLE decoder panic; rayseg decodes RLE itself and reports it.
+#[test]
+fn fuzz_regression_rle_short_segment_is_an_error() {
+    let path = common::data_dir().join("fuzz/dicom_rle_short_segment.dcm");
+    let bytes = std::fs::read(&path).unwrap();
+    let result = std::panic::catch_unwind(|| {
+        rayseg::volume::dicom::load_dicom_bytes(
+            &bytes,
+            &path,
+            &rayseg::volume::LoadOptions::default(),
+        )
+    });
+    let loaded = result.expect("the loader must not panic");
+    let err = loaded
+        .expect_err("a corrupt RLE frame must not load")
+        .to_string();
+    assert!(
+        err.contains("dicom_rle_short_segment.dcm") && err.contains("RLE"),
+        "{err}"
+    );
+}

@@ -18,6 +18,8 @@ const MAX_EXPANSION: u64 = 20_000;
 /// Below this decoded size no expansion check is made.
 const SMALL_DECODE_BYTES: u64 = 16 << 20;
 
+const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
+
 /// Stored values of every frame, frame after frame.
 pub(crate) struct StoredFrames {
     pub values: Vec<i32>,
@@ -87,9 +89,20 @@ pub(crate) fn decode_frames(
                 return Err(claim_exceeds_data(hdr, needed, compressed));
             }
             let frame_bytes = pixels_per_frame * bytes_per_sample(hdr);
+            let is_rle = super::transfer_syntax(obj) == RLE_LOSSLESS;
             let frames: Vec<Vec<i32>> = (0..hdr.frames)
                 .into_par_iter()
                 .map(|f| {
+                    if is_rle {
+                        let fragment = fragments.get(f as usize).map_or(&[][..], |v| &v[..]);
+                        let data = super::rle::decode_frame(
+                            fragment,
+                            pixels_per_frame,
+                            bytes_per_sample(hdr),
+                        )
+                        .map_err(|e| LoadErrorKind::Corrupt(format!("frame {f}: {e}")))?;
+                        return samples_to_i32(&data, hdr, pixels_per_frame);
+                    }
                     let decoded = super::guard(|| obj.decode_pixel_data_frame(f))
                         .map_err(|panic| {
                             LoadErrorKind::Corrupt(format!("frame {f}: codec failed: {panic}"))

@@ -7,6 +7,7 @@ mod decode;
 mod geometry;
 mod header;
 mod multiframe;
+mod rle;
 mod series;
 mod syntax;
 
