@@ -520,3 +520,44 @@ fn cli_errors_name_the_problem() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("aniso_vox.nii.gz"));
 }
+
+/// Colours and opacities chosen in a label set (the app's colour picker and
+/// visibility toggle) reach the slice, on the GPU as in the CPU reference.
+#[test]
+fn label_set_colours_and_visibility_are_drawn() {
+    use rayseg::annotate::labels::{LabelInfo, LabelSet};
+    use rayseg::render::labels::label_lut_for;
+    let v = orientation_phantom(true);
+    let labels = phantom_labels(&v);
+    let mut set = LabelSet {
+        labels: vec![LabelInfo::new(1, "Marker")],
+    };
+    set.labels[0].color = [10, 200, 30];
+    set.labels[0].opacity = 1.0;
+    let params = SliceParams {
+        label_mode: LabelMode::Fill,
+        label_colors: Some(label_lut_for(&set, 0.5)),
+        ..SliceParams::new(
+            geometry(&v, SlicePlane::Axial, SlicePosition::Index(48)),
+            Window::new(500.0, 1000.0),
+        )
+    };
+    let img = gpu_render(&v, Some(&labels), &params);
+    assert_eq!(img, render_cpu(&v, Some(&labels), &params));
+    assert_eq!(
+        img.get(32, 6),
+        Some([10, 200, 30, 255]),
+        "opaque custom colour"
+    );
+    set.labels[0].visible = false;
+    let hidden = SliceParams {
+        label_colors: Some(label_lut_for(&set, 0.5)),
+        ..params
+    };
+    let img = gpu_render(&v, Some(&labels), &hidden);
+    assert_eq!(
+        img.get(32, 6),
+        Some([255, 255, 255, 255]),
+        "hidden label not drawn"
+    );
+}

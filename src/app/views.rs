@@ -8,6 +8,7 @@ use glam::{DVec2, DVec3};
 
 use super::gpu_callback::{GpuStats, LabelsUpload, ViewCallback, ViewJob, ViewKind};
 use super::state::{BrushSettings, Document, Tool};
+use crate::render::labels::label_lut_for;
 use crate::render::mpr::{
     Convention, LabelMode, SliceGeometry, SliceParams, SlicePlane, SlicePosition,
 };
@@ -366,6 +367,8 @@ pub fn slice_view(
             .label_set
             .get(doc.active_label)
             .map_or(0.5, |l| l.opacity);
+        // Each label's own colour, opacity and visibility (the labels panel).
+        params.label_colors = Some(label_lut_for(&doc.label_set, params.label_opacity));
         params.crosshair_ras = Some(viewer.cursor_ras_mm);
         painter.add(egui_wgpu::Callback::new_paint_callback(
             rect,

@@ -80,6 +80,23 @@ pub fn label_lut(opacity: f32) -> Vec<u32> {
         .collect()
 }
 
+/// Colours and opacities of a described label set, in the packing of
+/// [`label_lut`]: each label's own colour and opacity, hidden labels
+/// transparent, and undescribed labels in the default colour at `default_opacity`.
+pub fn label_lut_for(set: &crate::annotate::labels::LabelSet, default_opacity: f32) -> Vec<u32> {
+    let mut lut = label_lut(default_opacity);
+    for l in set.labels.iter().filter(|l| l.value != 0) {
+        let a = if l.visible {
+            (l.opacity.clamp(0.0, 1.0) * 255.0).round() as u8
+        } else {
+            0
+        };
+        let [r, g, b] = l.color;
+        lut[l.value as usize] = u32::from_le_bytes([r, g, b, a]);
+    }
+    lut
+}
+
 /// One u8 label per voxel as an `r8uint` 3-D texture (1 byte per voxel).
 pub struct LabelTexture {
     pub texture: wgpu::Texture,

@@ -88,6 +88,10 @@ pub struct SliceParams {
     pub label_mode: LabelMode,
     /// Label opacity 0..=1 (alpha of [`label_lut`]).
     pub label_opacity: f32,
+    /// Per-label colours and opacities (256 packed RGBA8, see
+    /// [`crate::render::labels::label_lut_for`]); `None` uses the default
+    /// colours at `label_opacity`.
+    pub label_colors: Option<Vec<u32>>,
     /// RAS point (mm) whose projection gets a 1-pixel crosshair.
     pub crosshair_ras: Option<DVec3>,
 }
@@ -102,6 +106,7 @@ impl SliceParams {
             slab_mode: SlabMode::Mip,
             label_mode: LabelMode::Off,
             label_opacity: 0.5,
+            label_colors: None,
             crosshair_ras: None,
         }
     }
@@ -136,10 +141,18 @@ impl SliceParams {
         ]
     }
 
+    /// The label colour table the pass uses (256 packed RGBA8).
+    pub fn label_table(&self) -> Vec<u32> {
+        match &self.label_colors {
+            Some(t) if t.len() == 256 => t.clone(),
+            _ => label_lut(self.label_opacity),
+        }
+    }
+
     /// The 512-entry LUT buffer: colour LUT then label colours.
     fn luts(&self) -> Vec<u32> {
         let mut v = self.lut.table();
-        v.extend(label_lut(self.label_opacity));
+        v.extend(self.label_table());
         v
     }
 

@@ -5,7 +5,6 @@ use glam::DVec3;
 
 use super::{CROSSHAIR_RGB, LabelMode, SlabMode, SliceParams};
 use crate::render::image::RgbaImage;
-use crate::render::labels::label_lut;
 use crate::volume::Volume;
 
 /// Renders `params` on the CPU. `labels` (one per voxel, on the volume's grid) is
@@ -23,7 +22,7 @@ pub fn render_cpu(volume: &Volume, labels: Option<&[u8]>, params: &SliceParams) 
     let shape = volume.shape;
     let n = params.slab_samples();
     let lut = params.lut;
-    let label_colors = label_lut(params.label_opacity);
+    let label_colors = params.label_table();
     let cross = params.crosshair_pixel();
     let label_at = |p: DVec3| -> u8 {
         match labels {
