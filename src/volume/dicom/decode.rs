@@ -19,6 +19,9 @@ const MAX_EXPANSION: u64 = 20_000;
 const SMALL_DECODE_BYTES: u64 = 16 << 20;
 
 const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
+/// JPEG Extended (process 2 & 4): 8-bit goes through dicom-pixeldata,
+/// 12-bit through `jpeg12`.
+const JPEG_EXTENDED: &str = "1.2.840.10008.1.2.4.51";
 
 /// Stored values of every frame, frame after frame.
 pub(crate) struct StoredFrames {
@@ -89,7 +92,27 @@ pub(crate) fn decode_frames(
                 return Err(claim_exceeds_data(hdr, needed, compressed));
             }
             let frame_bytes = pixels_per_frame * bytes_per_sample(hdr);
-            let is_rle = super::transfer_syntax(obj) == RLE_LOSSLESS;
+            let syntax = super::transfer_syntax(obj);
+            let is_rle = syntax == RLE_LOSSLESS;
+            let is_jpeg12 = syntax == JPEG_EXTENDED && hdr.bits_stored > 8;
+            if is_jpeg12 && hdr.bits_allocated != 16 {
+                return Err(LoadErrorKind::Unsupported(format!(
+                    "12-bit JPEG with BitsAllocated {} (16 expected)",
+                    hdr.bits_allocated
+                )));
+            }
+            // One frame may span several fragments; with more frames the
+            // fragment-to-frame mapping would need the offset table.
+            let single_frame_stream: Option<Vec<u8>> =
+                (is_jpeg12 && hdr.frames == 1 && fragments.len() > 1).then(|| fragments.concat());
+            if is_jpeg12 && hdr.frames > 1 && fragments.len() != hdr.frames as usize {
+                return Err(LoadErrorKind::Unsupported(format!(
+                    "12-bit JPEG with {} fragments for {} frames: frames split over several \
+                     fragments are not supported",
+                    fragments.len(),
+                    hdr.frames
+                )));
+            }
             let frames: Vec<Vec<i32>> = (0..hdr.frames)
                 .into_par_iter()
                 .map(|f| {
@@ -103,13 +126,22 @@ pub(crate) fn decode_frames(
                         .map_err(|e| LoadErrorKind::Corrupt(format!("frame {f}: {e}")))?;
                         return samples_to_i32(&data, hdr, pixels_per_frame);
                     }
+                    if is_jpeg12 {
+                        let fragment = match &single_frame_stream {
+                            Some(stream) => &stream[..],
+                            None => fragments.get(f as usize).map_or(&[][..], |v| &v[..]),
+                        };
+                        let data = super::jpeg12::decode_frame(fragment, hdr.rows, hdr.columns)
+                            .map_err(|e| LoadErrorKind::Corrupt(format!("frame {f}: {e}")))?;
+                        return samples_to_i32(&data, hdr, pixels_per_frame);
+                    }
                     let decoded = super::guard(|| obj.decode_pixel_data_frame(f))
                         .map_err(|panic| {
                             LoadErrorKind::Corrupt(format!("frame {f}: codec failed: {panic}"))
                         })?
                         .map_err(|e| {
                             let why = format!("cannot decode frame {f}: {}", error_chain(&e));
-                            // e.g. 12-bit lossy JPEG, which jpeg-decoder does not implement.
+                            // e.g. a JPEG process that jpeg-decoder does not implement.
                             if why.to_ascii_lowercase().contains("unsupported") {
                                 LoadErrorKind::Unsupported(why)
                             } else {

@@ -6,6 +6,7 @@
 mod decode;
 mod geometry;
 mod header;
+mod jpeg12;
 mod multiframe;
 mod rle;
 mod series;
@@ -76,6 +77,9 @@ pub(crate) fn guard<T>(f: impl FnOnce() -> T) -> Result<T, String> {
 
 fn parse_bytes(bytes: &[u8], path: &Path) -> Result<FileObject, LoadError> {
     let fail = |kind| LoadError::new(path, kind);
+    if let Some(inflated) = syntax::inflate_to_explicit(bytes).map_err(fail)? {
+        return parse_bytes(&inflated, path);
+    }
     if !syntax::has_dicm_marker(bytes) {
         return Err(fail(syntax::diagnose(bytes, "")));
     }

@@ -50,7 +50,10 @@ fn read_candidate(path: &Path) -> Option<Candidate> {
         return None;
     }
     // Whole file in memory so element lengths can be checked before parsing.
-    let bytes = std::fs::read(path).ok()?;
+    let mut bytes = std::fs::read(path).ok()?;
+    if let Some(inflated) = syntax::inflate_to_explicit(&bytes).ok()? {
+        bytes = inflated;
+    }
     let end = syntax::check_lengths(&bytes).ok()?;
     let head = end.and_then(|end| bytes.get(..end)).unwrap_or(&bytes);
     let obj = super::guard(|| {

@@ -297,22 +297,95 @@ pub(crate) fn check_lengths(bytes: &[u8]) -> Result<Option<usize>, LoadErrorKind
             explicit: true,
             big_endian: true,
         },
-        "1.2.840.10008.1.2.1.99" => return Ok(None),
+        // `inflate_to_explicit` rewrites deflated files before they get here.
+        DEFLATED_LE => return Ok(None),
         _ => Encoding::EXPLICIT_LE,
     };
     let data = bytes.get(meta_end..).unwrap_or(&[]);
+    Ok(walk_data_set(data, encoding)?.map(|end| meta_end + end))
+}
+
+const DEFLATED_LE: &str = "1.2.840.10008.1.2.1.99";
+
+/// Walks top-level elements up to and including PixelData; returns the offset
+/// just past PixelData when there is one.
+fn walk_data_set(data: &[u8], encoding: Encoding) -> Result<Option<usize>, LoadErrorKind> {
     let mut pos = 0usize;
     while pos < data.len() {
         let Some(tag) = read_tag(data, pos, encoding) else {
             break; // a few stray bytes: the parser reports them
         };
+        let end = walk_element(data, pos, encoding, 0)?;
         if tag == (0x7FE0, 0x0010) {
-            let end = walk_element(data, pos, encoding, 0)?;
-            return Ok(Some(meta_end + end));
+            return Ok(Some(end));
         }
-        pos = walk_element(data, pos, encoding, 0)?;
+        pos = end;
     }
     Ok(None)
+}
+
+/// A Deflated Explicit VR Little Endian file rewritten as plain Explicit VR
+/// Little Endian (inflated data set, transfer syntax UID and meta group length
+/// updated), so the length walk and the parser see ordinary bytes; `None` for
+/// any other transfer syntax. dicom-parser inflating by itself allocated
+/// declared lengths that the walk never saw (found by fuzzing).
+pub(crate) fn inflate_to_explicit(bytes: &[u8]) -> Result<Option<Vec<u8>>, LoadErrorKind> {
+    if meta_transfer_syntax(bytes).as_deref() != Some(DEFLATED_LE) {
+        return Ok(None);
+    }
+    let meta = bytes.get(132..).unwrap_or(&[]);
+    let bad = || LoadErrorKind::Corrupt("file meta group is damaged".into());
+    let mut out = bytes.get(..132).ok_or_else(bad)?.to_vec();
+    let mut pos = 0usize;
+    let mut group_length_at = None;
+    let explicit_le: &[u8] = b"1.2.840.10008.1.2.1\0";
+    let mut shrink = 0u32;
+    while let Some(head) = meta.get(pos..pos + 4) {
+        if u16::from_le_bytes([head[0], head[1]]) != 0x0002 {
+            break;
+        }
+        let next = walk_element(meta, pos, Encoding::EXPLICIT_LE, 0)?;
+        let element = meta.get(pos..next).ok_or_else(bad)?;
+        let tag = (
+            u16::from_le_bytes([head[0], head[1]]),
+            u16::from_le_bytes([head[2], head[3]]),
+        );
+        if tag == (0x0002, 0x0010) && element.len() >= 8 {
+            // Short-VR element: tag, "UI", u16 length, value.
+            out.extend_from_slice(&element[..6]);
+            out.extend_from_slice(&(explicit_le.len() as u16).to_le_bytes());
+            out.extend_from_slice(explicit_le);
+            shrink = (element.len() - 8 - explicit_le.len()) as u32;
+        } else {
+            if tag == (0x0002, 0x0000) {
+                group_length_at = Some(out.len() + 8);
+            }
+            out.extend_from_slice(element);
+        }
+        pos = next;
+    }
+    if let Some(at) = group_length_at {
+        let old = out.get(at..at + 4).ok_or_else(bad)?;
+        let value = u32::from_le_bytes([old[0], old[1], old[2], old[3]]).saturating_sub(shrink);
+        out[at..at + 4].copy_from_slice(&value.to_le_bytes());
+    }
+    out.extend(inflate_bounded(meta.get(pos..).unwrap_or(&[]))?);
+    Ok(Some(out))
+}
+
+/// Inflates a deflated data set, refusing streams that are corrupt or expand
+/// beyond what deflate can (about 1032:1).
+fn inflate_bounded(compressed: &[u8]) -> Result<Vec<u8>, LoadErrorKind> {
+    use std::io::Read;
+    let cap = (compressed.len() as u64)
+        .saturating_mul(1032)
+        .saturating_add(1024);
+    let mut out = Vec::new();
+    flate2::read::DeflateDecoder::new(compressed)
+        .take(cap)
+        .read_to_end(&mut out)
+        .map_err(|e| LoadErrorKind::Corrupt(format!("deflated data set: {e}")))?;
+    Ok(out)
 }
 
 #[derive(Clone, Copy)]
