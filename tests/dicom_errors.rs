@@ -310,3 +310,34 @@ fn fuzz_regression_deflated_file_is_inflated_by_rayseg() {
     let v = load(&path, &LoadOptions::default()).expect("the mutated file is a valid image");
     assert_eq!(v.shape, [512, 512, 1]);
 }
+
+/// A 12-bit lossy JPEG frame cut in half (the item length rewritten to
+/// match) is a decode error naming the file, not a panic or a picture.
+#[test]
+fn truncated_twelve_bit_jpeg_frame_is_an_error() {
+    let src = kit("dicom/codecs/JPEG-lossy.dcm");
+    let bytes = std::fs::read(&src).unwrap();
+    // PixelData (7FE0,0010) OB, undefined length; then the offset table item.
+    let at = bytes
+        .windows(4)
+        .rposition(|w| w == [0xE0, 0x7F, 0x10, 0x00])
+        .unwrap();
+    let le32 = |p: usize| u32::from_le_bytes(bytes[p..p + 4].try_into().unwrap()) as usize;
+    let table = at + 12;
+    let fragment = table + 8 + le32(table + 4);
+    assert_eq!(bytes[fragment..fragment + 4], [0xFE, 0xFF, 0x00, 0xE0]);
+    let half = (le32(fragment + 4) / 2) & !1;
+    let mut cut = bytes[..fragment + 4].to_vec();
+    cut.extend_from_slice(&(half as u32).to_le_bytes());
+    cut.extend_from_slice(&bytes[fragment + 8..fragment + 8 + half]);
+    cut.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+    let path = PathBuf::from("cut/JPEG-lossy-truncated.dcm");
+    let loaded =
+        std::panic::catch_unwind(|| load_dicom_bytes(&cut, &path, &LoadOptions::default()))
+            .expect("the loader must not panic");
+    let err = loaded.expect_err("a truncated 12-bit JPEG frame must not load");
+    assert_names(&err, &path);
+    let msg = err.to_string();
+    assert!(matches!(err.kind, LoadErrorKind::Corrupt(_)), "{msg}");
+    assert!(msg.contains("12-bit JPEG"), "{msg}");
+}
