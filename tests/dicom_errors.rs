@@ -341,3 +341,15 @@ fn truncated_twelve_bit_jpeg_frame_is_an_error() {
     assert!(matches!(err.kind, LoadErrorKind::Corrupt(_)), "{msg}");
     assert!(msg.contains("12-bit JPEG"), "{msg}");
 }
+
+/// Found by `cargo fuzz run dicom`: a file-meta string declaring ~4 GB made
+/// dicom-object allocate it while rayseg only wanted the transfer syntax.
+#[test]
+fn fuzz_regression_meta_huge_string_is_refused() {
+    let path = common::data_dir().join("fuzz/dicom_meta_huge_string.dcm");
+    let err = load(&path, &LoadOptions::default()).expect_err("a damaged meta group must not load");
+    assert!(
+        err.to_string().contains("dicom_meta_huge_string.dcm"),
+        "{err}"
+    );
+}

@@ -116,14 +116,40 @@ pub(crate) fn check_supported(uid: &str) -> Result<(), LoadErrorKind> {
 
 /// The transfer syntax UID from the file meta group, if it parses.
 pub(crate) fn meta_transfer_syntax(bytes: &[u8]) -> Option<String> {
-    let meta = super::guard(|| FileMetaTable::from_reader(bytes.get(128..).unwrap_or(&[])))
-        .ok()?
-        .ok()?;
-    Some(
-        meta.transfer_syntax()
-            .trim_end_matches(['\0', ' '])
-            .to_string(),
-    )
+    // Read straight from the meta group, each length checked against the bytes
+    // that follow: dicom-object's meta reader allocated a declared string
+    // length of gigabytes before reading it (found by fuzzing).
+    let meta = bytes.get(132..)?;
+    let mut pos = 0usize;
+    while let Some(head) = meta.get(pos..pos + 8) {
+        if u16::from_le_bytes([head[0], head[1]]) != 0x0002 {
+            break;
+        }
+        let next = walk_element(meta, pos, Encoding::EXPLICIT_LE, 0).ok()?;
+        if u16::from_le_bytes([head[2], head[3]]) == 0x0010 {
+            let value = meta.get(pos + 8..next)?;
+            let uid = String::from_utf8_lossy(value);
+            return Some(uid.trim_end_matches(['\0', ' ']).to_string());
+        }
+        pos = next;
+    }
+    None
+}
+
+/// dicom-object's meta table, read only after every meta element's length
+/// has been checked against the bytes that follow it.
+fn checked_meta_table(
+    bytes: &[u8],
+) -> Result<Result<FileMetaTable, dicom_object::meta::Error>, String> {
+    let meta = bytes.get(132..).unwrap_or(&[]);
+    let mut pos = 0usize;
+    while let Some(head) = meta.get(pos..pos + 4) {
+        if u16::from_le_bytes([head[0], head[1]]) != 0x0002 {
+            break;
+        }
+        pos = walk_element(meta, pos, Encoding::EXPLICIT_LE, 0).map_err(|e| e.to_string())?;
+    }
+    super::guard(|| FileMetaTable::from_reader(bytes.get(128..).unwrap_or(&[])))
 }
 
 pub(crate) fn has_dicm_marker(bytes: &[u8]) -> bool {
@@ -139,7 +165,7 @@ pub(crate) fn diagnose(bytes: &[u8], parse_error: &str) -> LoadErrorKind {
             bytes.len()
         ));
     }
-    let meta = match super::guard(|| FileMetaTable::from_reader(bytes.get(128..).unwrap_or(&[]))) {
+    let meta = match checked_meta_table(bytes) {
         Ok(Ok(meta)) => meta,
         Ok(Err(e)) => {
             return LoadErrorKind::Corrupt(format!("cannot read the file meta group: {e}"));
@@ -236,8 +262,7 @@ fn pixel_value_offset(bytes: &[u8], ts: &str) -> Option<usize> {
 /// Where candidate PixelData elements end: a parse cut there ignores any
 /// trailing bytes (e.g. zero padding that would otherwise be read as elements).
 pub(crate) fn pixel_data_ends(bytes: &[u8]) -> Vec<usize> {
-    let Ok(Ok(meta)) = super::guard(|| FileMetaTable::from_reader(bytes.get(128..).unwrap_or(&[])))
-    else {
+    let Ok(Ok(meta)) = checked_meta_table(bytes) else {
         return Vec::new();
     };
     let ts = meta
