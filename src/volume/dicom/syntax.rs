@@ -181,6 +181,10 @@ pub(crate) fn diagnose(bytes: &[u8], parse_error: &str) -> LoadErrorKind {
     if let Err(unsupported) = check_supported(&ts) {
         return unsupported;
     }
+    // Never hand the parser declared lengths that the bytes cannot hold.
+    if let Err(too_long) = check_lengths(bytes) {
+        return too_long;
+    }
     // The header alone parses: then the pixel data is cut short.
     let header_only = super::guard(|| {
         OpenFileOptions::new()
