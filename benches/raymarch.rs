@@ -1,8 +1,14 @@
 //! ms per frame of the raymarching pass: 256³ and 512³ synthetic CT phantoms,
-//! 512² and 1920×1080, MIP and DVR (ct-bone), and DVR with empty-space skipping and
-//! early termination off. Short measurements: lavapipe takes seconds per large frame.
+//! 512² and 1920×1080, MIP and DVR (ct-bone), and MIP/DVR with empty-space skipping
+//! and early termination off; and the ch2better MR brain (301×370×316, anterior view,
+//! 512², MIP and shaded DVR with mr-default), skipped with a note when the file is
+//! absent. Short measurements: lavapipe takes seconds per large frame.
 //! Run: WGPU_BACKEND=vulkan cargo bench --bench raymarch
+//! `RAYSEG_CH2BETTER=path` overrides the default
+//! `../shared/data/nifti/mricron/ch2better.nii.gz`; `RAYSEG_BENCH_PHANTOMS=256` limits
+//! the phantom sizes (comma list, default `256,512`; building 512³ takes a while).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -11,7 +17,7 @@ use rayseg::gpu::{GpuContext, GpuOptions, adapter_summary};
 use rayseg::render::raymarch::{
     Camera, PreparedVolume, Raymarcher, RenderMode, RenderSettings, RenderTarget, TransferPreset,
 };
-use rayseg::volume::{Modality, Volume, VoxelData};
+use rayseg::volume::{LoadOptions, Modality, Volume, VoxelData, load};
 
 /// Air, a soft-tissue ellipsoid, bone spheres and a contrast vessel; mostly empty
 /// corners so skipping has something to skip, as in real CT.
@@ -92,10 +98,19 @@ fn bench(c: &mut Criterion) {
     let mip = RenderSettings::new(RenderMode::Mip);
     let mut dvr = RenderSettings::new(RenderMode::Dvr);
     dvr.transfer = TransferPreset::CtBone.build((-1000.0, 1100.0));
-    let mut dvr_slow = dvr.clone();
-    dvr_slow.empty_space_skipping = false;
-    dvr_slow.early_termination = false;
-    for n in [256usize, 512] {
+    let slow = |s: &RenderSettings| RenderSettings {
+        empty_space_skipping: false,
+        early_termination: false,
+        ..s.clone()
+    };
+    let dvr_slow = slow(&dvr);
+    let mip_slow = slow(&mip);
+    brain(c, &ctx, &rm);
+    let sizes: Vec<usize> = std::env::var("RAYSEG_BENCH_PHANTOMS")
+        .ok()
+        .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![256, 512]);
+    for n in sizes {
         let volume = phantom(n);
         let prepared = rm
             .prepare_volume(&ctx.device, &ctx.queue, &volume, None)
@@ -124,10 +139,58 @@ fn bench(c: &mut Criterion) {
                 &dvr,
             );
             if w == 512 {
+                let name = format!("mip no-skip no-early-stop {px}");
+                frame_ms(c, &ctx, &rm, &prepared, &camera, &name, (w, h), &mip_slow);
                 let name = format!("dvr no-skip no-early-stop {px}");
                 frame_ms(c, &ctx, &rm, &prepared, &camera, &name, (w, h), &dvr_slow);
             }
         }
+    }
+}
+
+/// ch2better, anterior view, 512²: MIP and shaded DVR (mr-default), each also with
+/// skipping and early termination off.
+fn brain(c: &mut Criterion, ctx: &GpuContext, rm: &Raymarcher) {
+    let path = std::env::var_os("RAYSEG_CH2BETTER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../shared/data/nifti/mricron/ch2better.nii.gz")
+        });
+    if !path.exists() {
+        eprintln!(
+            "{} not found: skipping the ch2better cases (set RAYSEG_CH2BETTER)",
+            path.display()
+        );
+        return;
+    }
+    let volume = load(&path, &LoadOptions::default()).expect("ch2better loads");
+    let prepared = rm
+        .prepare_volume(&ctx.device, &ctx.queue, &volume, None)
+        .expect("prepare");
+    let camera = Camera::fit(&volume, 0.0, 0.0);
+    let mip = RenderSettings::new(RenderMode::Mip);
+    let mut dvr = RenderSettings::new(RenderMode::Dvr);
+    dvr.transfer = TransferPreset::MrDefault.build(volume.value_range());
+    for (name, settings) in [("mip", mip), ("dvr", dvr)] {
+        let slow = RenderSettings {
+            empty_space_skipping: false,
+            early_termination: false,
+            ..settings.clone()
+        };
+        let label = format!("ch2better {name} 512x512");
+        frame_ms(
+            c,
+            ctx,
+            rm,
+            &prepared,
+            &camera,
+            &label,
+            (512, 512),
+            &settings,
+        );
+        let label = format!("ch2better {name} no-skip no-early-stop 512x512");
+        frame_ms(c, ctx, rm, &prepared, &camera, &label, (512, 512), &slow);
     }
 }
 
