@@ -88,3 +88,36 @@ fn uncompressed_and_compressed_bytes_agree() {
     assert_eq!(a.data, b.data);
     assert_eq!(a.ras_from_voxel, b.ras_from_voxel);
 }
+
+/// Multi-member gzip (as bgzip writes) and a lying size trailer take the
+/// streaming inflater instead of the one-shot libdeflate path; same voxels.
+#[test]
+fn multi_member_and_odd_trailer_gzip_load_the_same() {
+    use std::io::Write;
+    let path = data_dir().join("nifti/itk_kmeans/KmeansTest_T1UCharRaw.nii.gz");
+    let reference = load(&path, &LoadOptions::default()).unwrap();
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&std::fs::read(&path).unwrap()[..]),
+        &mut plain,
+    )
+    .unwrap();
+    let member = |bytes: &[u8]| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    };
+    let mid = plain.len() / 2;
+    let mut two = member(&plain[..mid]);
+    two.extend(member(&plain[mid..]));
+    let mut lying = member(&plain);
+    let n = lying.len();
+    lying[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in [("two.nii.gz", two), ("lying.nii.gz", lying)] {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let v = load(&p, &LoadOptions::default()).unwrap();
+        assert_eq!(v.data, reference.data, "{name}");
+    }
+}
