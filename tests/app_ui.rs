@@ -139,7 +139,9 @@ fn brush_undo_grow_and_labels() {
     h.key_press_modifiers(Modifiers::COMMAND, egui::Key::Z);
     settle(&mut h);
 
-    // Region grow from a click in the axial view: preview, then Accept.
+    // Region grow from a click in the axial view: preview, then Accept. The app
+    // grows on the GPU; the result is compared with the CPU reference below.
+    assert!(h.state().grows_on_gpu(), "the app must grow on the GPU");
     h.get_by_label("Region grow").click();
     h.step();
     let seed_pos = view_centre(&h, ViewKind::Axial);

@@ -4,6 +4,7 @@
 
 pub mod autosave;
 pub mod gpu_callback;
+mod gpu_grow;
 pub mod help;
 pub mod labels_panel;
 pub mod loading;
@@ -104,6 +105,8 @@ pub struct RaysegApp {
     grow_seed: Option<[u32; 3]>,
     grow_generation: u64,
     grow_job: Option<GrowJob>,
+    /// GPU region growing (None only when the GPU grower failed to build).
+    gpu_grow: Option<Arc<gpu_grow::GpuGrow>>,
     stats_job: Option<Receiver<StatsReply>>,
     loading: Option<Loading>,
     labels_upload: Option<(u64, u64, LabelsUpload)>,
@@ -141,6 +144,11 @@ impl RaysegApp {
                 }
             }
         }
+        let gpu_grow = cc.wgpu_render_state.as_ref().and_then(|rs| {
+            gpu_grow::GpuGrow::new(&rs.device, &rs.queue)
+                .map_err(|e| log::warn!("GPU region growing unavailable, using the CPU: {e}"))
+                .ok()
+        });
         let recent = autosave::RecentFiles::load(config.config_dir.as_deref());
         let loading = Some(Loading::start(config.source.clone()));
         RaysegApp {
@@ -153,6 +161,7 @@ impl RaysegApp {
             grow_seed: None,
             grow_generation: 0,
             grow_job: None,
+            gpu_grow,
             stats_job: None,
             loading,
             labels_upload: None,
@@ -194,6 +203,11 @@ impl RaysegApp {
 
     pub fn viewer_mut(&mut self) -> Option<&mut ViewerState> {
         self.viewer.as_mut()
+    }
+
+    /// True when region growing runs on the GPU (the `rayseg grow` kernel).
+    pub fn grows_on_gpu(&self) -> bool {
+        self.gpu_grow.is_some()
     }
 
     /// Loading, growing or computing statistics.
@@ -404,8 +418,15 @@ impl RaysegApp {
                 let (tx, rx) = channel();
                 let (volume, labels, settings) =
                     (doc.volume.clone(), doc.labels.clone(), self.grow.clone());
+                let gpu = self.gpu_grow.clone();
                 std::thread::spawn(move || {
-                    let r = state::compute_grow_preview(&volume, labels, &request, settings);
+                    let r = state::compute_grow_preview(
+                        &volume,
+                        labels,
+                        &request,
+                        settings,
+                        gpu.as_deref(),
+                    );
                     let _ = tx.send((generation, r));
                 });
                 self.grow_job = Some(GrowJob { generation, rx });

@@ -423,14 +423,19 @@ impl Document {
     }
 }
 
-/// Runs a grow on the CPU reference (called on a worker thread).
+/// Runs a grow on a worker thread: on the GPU when the app has one (the same
+/// kernel as `rayseg grow`), else with the exact CPU reference.
 pub fn compute_grow_preview(
-    volume: &Volume,
+    volume: &Arc<Volume>,
     mut labels: Vec<u8>,
     request: &GrowRequest,
     settings: GrowSettings,
+    gpu: Option<&super::gpu_grow::GpuGrow>,
 ) -> Result<GrowPreview, String> {
-    let outcome = grow_cpu(volume, &mut labels, request).map_err(|e| e.to_string())?;
+    let outcome = match gpu {
+        Some(gpu) => gpu.grow(volume, &mut labels, request)?,
+        None => grow_cpu(volume, &mut labels, request).map_err(|e| e.to_string())?,
+    };
     Ok(GrowPreview {
         seed_ijk: request.seeds_ijk.first().copied().unwrap_or_default(),
         settings,

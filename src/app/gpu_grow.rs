@@ -1,0 +1,77 @@
+//! Region growing on the GPU for the app: the grower's pipelines are built
+//! once, the image is uploaded once per volume, and each grow runs on a worker
+//! thread (it waits on the GPU, so never on the UI thread).
+
+use std::sync::{Arc, Mutex};
+
+use crate::annotate::grow::{GrowImage, GrowOutcome, GrowRequest, PackedImage, RegionGrower};
+use crate::annotate::label_volume::GpuLabelVolume;
+use crate::gpu::volume_texture::VolumeTexture;
+use crate::volume::Volume;
+
+/// The image in whichever form the grower reads fastest.
+enum ImageOnGpu {
+    Packed(PackedImage),
+    Texture(VolumeTexture),
+}
+
+pub struct GpuGrow {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    grower: RegionGrower,
+    /// (pointer identity of the volume, its upload).
+    image: Mutex<Option<(usize, ImageOnGpu)>>,
+}
+
+impl GpuGrow {
+    pub fn new(device: &wgpu::Device, queue: &wgpu::Queue) -> Result<Arc<Self>, String> {
+        let grower = RegionGrower::new(device).map_err(|e| e.to_string())?;
+        Ok(Arc::new(GpuGrow {
+            device: device.clone(),
+            queue: queue.clone(),
+            grower,
+            image: Mutex::new(None),
+        }))
+    }
+
+    /// Grows into `labels` (the document's current map), returning the outcome.
+    pub fn grow(
+        &self,
+        volume: &Arc<Volume>,
+        labels: &mut Vec<u8>,
+        request: &GrowRequest,
+    ) -> Result<GrowOutcome, String> {
+        let (device, queue) = (&self.device, &self.queue);
+        let key = Arc::as_ptr(volume) as usize;
+        let mut cached = self
+            .image
+            .lock()
+            .map_err(|_| "GPU grow cache poisoned".to_string())?;
+        if cached.as_ref().is_none_or(|(k, _)| *k != key) {
+            let upload =
+                match PackedImage::upload(device, queue, volume).map_err(|e| e.to_string())? {
+                    Some(p) => ImageOnGpu::Packed(p),
+                    None => ImageOnGpu::Texture(
+                        VolumeTexture::upload(device, queue, volume).map_err(|e| e.to_string())?,
+                    ),
+                };
+            *cached = Some((key, upload));
+        }
+        let Some((_, image)) = cached.as_ref() else {
+            return Err("no GPU copy of the image".into());
+        };
+        let image = match image {
+            ImageOnGpu::Packed(p) => GrowImage::Packed(p),
+            ImageOnGpu::Texture(t) => GrowImage::Texture(t),
+        };
+        let gpu_labels = GpuLabelVolume::new(device, volume.shape.map(|n| n as u32))
+            .map_err(|e| e.to_string())?;
+        gpu_labels.write(queue, labels).map_err(|e| e.to_string())?;
+        let outcome = self
+            .grower
+            .grow(device, queue, image, &gpu_labels, request)
+            .map_err(|e| e.to_string())?;
+        *labels = gpu_labels.read(device, queue).map_err(|e| e.to_string())?;
+        Ok(outcome)
+    }
+}
