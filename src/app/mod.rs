@@ -463,6 +463,14 @@ impl RaysegApp {
         }
     }
 
+    /// Test hook: autosaves now (on a worker thread) instead of waiting for
+    /// [`autosave::AUTOSAVE_INTERVAL_S`]; same conditions otherwise (dirty, no stroke
+    /// in progress, a config dir).
+    pub fn autosave_now(&mut self) {
+        self.last_autosave_s = f64::NEG_INFINITY;
+        self.autosave();
+    }
+
     fn autosave(&mut self) {
         let now = self.now_s();
         let (Some(doc), Some(dir)) = (self.doc.as_ref(), self.config.config_dir.as_ref()) else {
@@ -905,7 +913,8 @@ impl RaysegApp {
                 self.errors.clear();
             }
         }
-        if let Some(pending) = &self.pending {
+        // While "Save labels to" asks for a path, the prompt waits behind it.
+        if let Some(pending) = self.pending.as_ref().filter(|_| self.path_prompt.is_none()) {
             let what = match pending {
                 Pending::Open(_) => "opening another image",
                 Pending::Quit => "quitting",
@@ -965,6 +974,10 @@ impl RaysegApp {
                     });
                 } else {
                     self.save(Some(path));
+                    // A save asked for by the unsaved-changes prompt: carry on.
+                    if self.pending.is_some() && self.doc.as_ref().is_some_and(|d| !d.dirty) {
+                        self.resolve_pending(ctx);
+                    }
                 }
             } else if cancel {
                 self.path_prompt = None;

@@ -1,0 +1,416 @@
+//! App-level flows driven through the accessible UI with egui_kittest on the wgpu
+//! renderer (lavapipe in CI): the unsaved-changes prompt and saving, drag-and-drop
+//! opening, the recent-files list and autosave recovery. Each asserts on real state
+//! (files on disk, the document's voxels, which dialog is shown), not only pixels.
+//! A missing GPU fails these tests: they never skip.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui::{Event, Modifiers, PointerButton, Pos2, Vec2, ViewportEvent, ViewportId};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use rayseg::annotate::label_files::{load_sidecar, sidecar_path};
+use rayseg::app::autosave::recovery_path;
+use rayseg::app::gpu_callback::ViewKind;
+use rayseg::app::loading::Source;
+use rayseg::app::{AppConfig, RaysegApp, wgpu_setup};
+use rayseg::volume::phantom::PhantomSpec;
+use rayseg::volume::{LoadOptions, load};
+
+type H = Harness<'static, RaysegApp>;
+
+const SIZE: Vec2 = Vec2::new(1000.0, 640.0);
+
+fn kmeans_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/nifti/itk_kmeans/KmeansTest_T1UCharRaw.nii.gz")
+}
+
+/// A small noise-free phantom so the tests stay fast on two CPU cores.
+fn small_sample() -> Source {
+    Source::Sample(PhantomSpec {
+        shape: [64, 48, 56],
+        spacing_mm: [6.0; 3],
+        seed: 1,
+        noise_sd_hu: 0.0,
+        supersample: 1,
+    })
+}
+
+fn harness(source: Source, config_dir: Option<PathBuf>) -> H {
+    let config = AppConfig {
+        source,
+        screenshot: None,
+        config_dir,
+    };
+    let mut h = Harness::builder()
+        .with_size(SIZE)
+        .wgpu_setup(wgpu_setup())
+        .build_eframe(move |cc| RaysegApp::new(cc, config));
+    assert_eq!(h.state().fatal_error(), None, "GPU self-check must pass");
+    settle(&mut h);
+    assert!(
+        h.state().document().is_some(),
+        "the first image did not load"
+    );
+    h
+}
+
+/// Steps until loading, grow previews and statistics are done (workers are threads).
+fn settle(h: &mut H) {
+    let start = Instant::now();
+    loop {
+        h.step();
+        if h.state().document().is_some() && !h.state().is_busy() {
+            h.step();
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "app stayed busy for 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn press(h: &mut H, pos: Pos2, pressed: bool) {
+    h.event(Event::PointerButton {
+        pos,
+        button: PointerButton::Primary,
+        pressed,
+        modifiers: Modifiers::NONE,
+    });
+    h.step();
+}
+
+fn move_to(h: &mut H, pos: Pos2) {
+    h.event(Event::PointerMoved(pos));
+    h.step();
+}
+
+/// A short horizontal brush stroke in the axial view, `dy` points below its centre.
+fn paint_stroke(h: &mut H, dy: f32) {
+    h.get_by_label("Brush").click();
+    h.step();
+    let c = RaysegApp::view_rect(&h.ctx, ViewKind::Axial)
+        .expect("axial view laid out")
+        .center()
+        + Vec2::new(0.0, dy);
+    move_to(h, c);
+    press(h, c, true);
+    move_to(h, c + Vec2::new(12.0, 0.0));
+    move_to(h, c + Vec2::new(24.0, 0.0));
+    press(h, c + Vec2::new(24.0, 0.0), false);
+    settle(h);
+}
+
+fn labels(h: &H) -> Vec<u8> {
+    h.state().document().expect("document").labels.clone()
+}
+
+fn dirty(h: &H) -> bool {
+    h.state().document().expect("document").dirty
+}
+
+/// The window manager's close button: a close request for the root viewport.
+fn request_close(h: &mut H) {
+    h.input_mut()
+        .viewports
+        .entry(ViewportId::ROOT)
+        .or_default()
+        .events
+        .push(ViewportEvent::Close);
+    h.step();
+    h.step();
+}
+
+/// A file dropped on the window (egui 0.37's dropped files are trait objects; this is
+/// what egui-winit's native one does).
+#[derive(Debug)]
+struct DroppedPath(PathBuf);
+
+impl egui::DroppedFile for DroppedPath {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+fn drop_file(h: &mut H, path: &Path) {
+    h.input_mut()
+        .dropped_files
+        .push(Arc::new(DroppedPath(path.to_path_buf())));
+    h.step();
+}
+
+/// Types `text` into the (single-line) text field currently showing `current`.
+fn replace_text(h: &mut H, current: &str, text: &str) {
+    h.get_all_by_value(current)
+        .next()
+        .unwrap_or_else(|| panic!("no text field showing {current:?}"))
+        .focus();
+    h.step();
+    h.key_press_modifiers(Modifiers::COMMAND, egui::Key::A);
+    h.step();
+    h.event(Event::Text(text.into()));
+    h.step();
+}
+
+fn file_menu(h: &mut H, item: &str) {
+    h.get_by_label("File").click();
+    h.step();
+    h.step();
+    h.get_by_label(item).click();
+    h.step();
+    h.step();
+}
+
+/// The saved label map, read back with the engine's loader, as one label per voxel.
+fn read_label_map(path: &Path) -> ([usize; 3], Vec<u8>) {
+    let v = load(path, &LoadOptions::default()).expect("saved label map loads");
+    let values = (0..v.voxel_count())
+        .map(|n| v.data.get_f64(n).expect("voxel") as u8)
+        .collect();
+    (v.shape, values)
+}
+
+/// Voxels where two label maps differ (asserting on the count keeps failures readable).
+fn differing(a: &[u8], b: &[u8]) -> usize {
+    assert_eq!(a.len(), b.len(), "label maps of different sizes");
+    a.iter().zip(b).filter(|(x, y)| x != y).count()
+}
+
+fn close_was_sent(h: &H) -> bool {
+    h.output()
+        .viewport_output
+        .get(&ViewportId::ROOT)
+        .is_some_and(|o| {
+            o.commands
+                .iter()
+                .any(|c| matches!(c, egui::ViewportCommand::Close))
+        })
+}
+
+const QUIT_PROMPT: &str = "The labels have unsaved changes. Save before quitting?";
+const OPEN_PROMPT: &str = "The labels have unsaved changes. Save before opening another image?";
+
+#[test]
+fn unsaved_prompt_cancel_keeps_and_save_writes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("lesions.nii.gz");
+    let mut h = harness(small_sample(), None);
+
+    // A clean document quits without asking.
+    request_close(&mut h);
+    assert!(h.query_by_label(QUIT_PROMPT).is_none());
+
+    paint_stroke(&mut h, 0.0);
+    let first = labels(&h);
+    assert!(first.iter().filter(|&&l| l == 1).count() >= 2);
+    assert!(dirty(&h));
+
+    // Choose the save path through File > "Save labels to path...".
+    file_menu(&mut h, "Save labels to path...");
+    replace_text(
+        &mut h,
+        "sample_labels.nii.gz",
+        out.to_str().expect("utf-8 path"),
+    );
+    h.get_by_label("OK").click();
+    settle(&mut h);
+    assert!(out.exists() && sidecar_path(&out).exists());
+    assert!(!dirty(&h), "saving clears the unsaved flag");
+    assert_eq!(differing(&read_label_map(&out).1, &first), 0);
+
+    // A second stroke, then the close button: the prompt appears.
+    paint_stroke(&mut h, 30.0);
+    let second = labels(&h);
+    assert!(
+        second.iter().filter(|&&l| l == 1).count() > first.iter().filter(|&&l| l == 1).count(),
+        "the second stroke painted new voxels"
+    );
+    assert!(dirty(&h));
+    request_close(&mut h);
+    h.get_by_label(QUIT_PROMPT);
+    h.get_by_label("Save");
+    h.get_by_label("Discard");
+
+    // Cancel: the prompt goes, the document and its unsaved edits stay, nothing is written.
+    h.get_by_label("Cancel").click();
+    h.step();
+    h.step();
+    assert!(
+        h.query_by_label(QUIT_PROMPT).is_none(),
+        "prompt still shown"
+    );
+    assert!(!close_was_sent(&h));
+    assert_eq!(differing(&labels(&h), &second), 0);
+    assert!(dirty(&h));
+    assert_eq!(
+        differing(&read_label_map(&out).1, &first),
+        0,
+        "Cancel must not save"
+    );
+
+    // Close again and Save: the map with both strokes and its sidecar are written, then the
+    // app closes its window.
+    request_close(&mut h);
+    h.get_by_label(QUIT_PROMPT);
+    h.get_by_label("Save").click();
+    h.step();
+    assert!(close_was_sent(&h), "Save in the quit prompt must then quit");
+    assert!(!dirty(&h));
+    let (shape, saved) = read_label_map(&out);
+    assert_eq!(shape, [64, 48, 56]);
+    assert_eq!(
+        differing(&saved, &second),
+        0,
+        "saved map differs from the painted document"
+    );
+    let set = load_sidecar(&out)
+        .expect("sidecar reads")
+        .expect("sidecar exists");
+    let names: Vec<&str> = set.labels.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["Lesion"]);
+}
+
+#[test]
+fn unsaved_prompt_on_open_cancel_keeps_document() {
+    let mut h = harness(small_sample(), None);
+    paint_stroke(&mut h, 0.0);
+    let painted = labels(&h);
+    let volume_id = h.state().document().expect("document").volume_id;
+
+    // Dropping another image while the labels are unsaved asks first.
+    drop_file(&mut h, &kmeans_path());
+    h.step();
+    h.get_by_label(OPEN_PROMPT);
+    h.get_by_label("Cancel").click();
+    h.step();
+    settle(&mut h);
+    assert!(h.query_by_label(OPEN_PROMPT).is_none());
+    let doc = h.state().document().expect("document");
+    assert_eq!(doc.volume_id, volume_id, "Cancel must keep the document");
+    assert_eq!(doc.volume.shape, [64, 48, 56]);
+    assert_eq!(differing(&doc.labels, &painted), 0);
+    assert!(doc.dirty);
+
+    // Discard opens the dropped image.
+    drop_file(&mut h, &kmeans_path());
+    h.step();
+    h.get_by_label("Discard").click();
+    h.step();
+    settle(&mut h);
+    let doc = h.state().document().expect("document");
+    assert_eq!(doc.volume.shape, [128, 128, 62]);
+    assert_eq!(doc.image_path.as_deref(), Some(kmeans_path().as_path()));
+}
+
+#[test]
+fn dropped_file_opens_and_is_remembered_in_recent_files() {
+    let config = tempfile::tempdir().expect("tempdir");
+    let dir = config.path().join("rayseg");
+    let path = kmeans_path();
+    let mut h = harness(small_sample(), Some(dir.clone()));
+    assert!(
+        !dir.join("recent.json").exists(),
+        "the sample is not a file"
+    );
+
+    drop_file(&mut h, &path);
+    settle(&mut h);
+    {
+        let doc = h.state().document().expect("document");
+        assert_eq!(doc.image_path.as_deref(), Some(path.as_path()));
+        assert_eq!(doc.volume.shape, [128, 128, 62]);
+        assert!(!doc.dirty);
+    }
+    assert_eq!(h.state().errors(), &[] as &[String]);
+
+    // Persisted under the config dir...
+    let json = std::fs::read(dir.join("recent.json")).expect("recent.json written");
+    let recent: rayseg::app::autosave::RecentFiles =
+        serde_json::from_slice(&json).expect("recent.json parses");
+    assert_eq!(recent.paths, std::slice::from_ref(&path));
+    drop(h);
+
+    // ...and a fresh app with the same config dir lists it under File > Recent; choosing it
+    // opens it.
+    let mut h = harness(small_sample(), Some(dir));
+    h.get_by_label("File").click();
+    h.step();
+    h.step();
+    h.get_by_label("Recent").hover();
+    h.step();
+    h.step();
+    h.get_by_label("Recent").click();
+    h.step();
+    h.step();
+    let label = path.display().to_string();
+    h.get_by_label(&label).click();
+    h.step();
+    settle(&mut h);
+    let doc = h.state().document().expect("document");
+    assert_eq!(doc.image_path.as_deref(), Some(path.as_path()));
+    assert_eq!(doc.volume.shape, [128, 128, 62]);
+}
+
+#[test]
+fn autosave_is_offered_for_recovery_and_restores_the_labels() {
+    let config = tempfile::tempdir().expect("tempdir");
+    let dir = config.path().join("rayseg");
+    let path = kmeans_path();
+    let source = || Source::Path {
+        image: path.clone(),
+        labels: None,
+    };
+    let mut h = harness(source(), Some(dir.clone()));
+    assert!(h.query_by_label("Recover labels?").is_none());
+    paint_stroke(&mut h, 0.0);
+    let painted = labels(&h);
+    assert!(painted.iter().filter(|&&l| l == 1).count() >= 2);
+
+    // Autosave (a worker thread) writes the recovery map and sidecar under the config dir.
+    let recovery = recovery_path(&dir, &path.display().to_string());
+    h.state_mut().autosave_now();
+    let start = Instant::now();
+    while !(recovery.exists() && sidecar_path(&recovery).exists()) {
+        assert!(start.elapsed() < Duration::from_secs(30), "no autosave");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The sidecar is written after the map: once it exists the map is complete.
+    assert_eq!(differing(&read_label_map(&recovery).1, &painted), 0);
+    drop(h); // a crash: the document was never saved
+
+    // A new app on the same image and config dir offers the recovery; accepting restores it.
+    let mut h = harness(source(), Some(dir.clone()));
+    h.get_by_label("Recover labels?");
+    assert!(
+        labels(&h).iter().all(|&l| l == 0),
+        "fresh map before recovery"
+    );
+    h.get_by_label("Recover").click();
+    h.step();
+    settle(&mut h);
+    assert!(h.query_by_label("Recover labels?").is_none());
+    assert_eq!(h.state().errors(), &[] as &[String]);
+    let doc = h.state().document().expect("document");
+    assert_eq!(
+        differing(&doc.labels, &painted),
+        0,
+        "recovered map differs from the painted one"
+    );
+    assert!(doc.dirty, "recovered labels are unsaved");
+    let names: Vec<&str> = doc
+        .label_set
+        .labels
+        .iter()
+        .map(|l| l.name.as_str())
+        .collect();
+    assert_eq!(names, ["Lesion"]);
+}
