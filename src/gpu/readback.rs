@@ -159,14 +159,28 @@ fn submit_and_map(
         )));
     }
     poll.map_err(|e| GpuError::Readback(format!("waiting for the GPU failed: {e}")))?;
-    match rx.try_recv() {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(GpuError::Readback(format!("mapping failed: {e}"))),
-        Err(_) => {
-            return Err(GpuError::Readback(
-                "buffer was not mapped after the GPU finished".into(),
-            ));
+    // With several threads sharing the device, another thread's poll can be the
+    // one that runs our map callback, a little after our own poll returned:
+    // keep polling (without blocking) until the callback has arrived.
+    let deadline = std::time::Instant::now() + MAP_TIMEOUT;
+    let mapped = loop {
+        match rx.recv_timeout(std::time::Duration::from_millis(1)) {
+            Ok(result) => break result,
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(GpuError::Readback("map callback was dropped".into()));
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) if std::time::Instant::now() > deadline => {
+                return Err(GpuError::Readback(
+                    "buffer was not mapped after the GPU finished".into(),
+                ));
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let _ = device.poll(wgpu::PollType::Poll);
+            }
         }
+    };
+    if let Err(e) = mapped {
+        return Err(GpuError::Readback(format!("mapping failed: {e}")));
     }
     let data = staging
         .get_mapped_range(..)
