@@ -18,7 +18,8 @@ struct GrowParams {
 @group(0) @binding(0) var<uniform> p: GrowParams;
 // Pass 1: the threshold mask, 1 bit per voxel (bit b of word w of a row is voxel
 // i = 32 w + b; rows padded to whole words, padding bits 0), and the number of
-// runs (maximal stretches of set bits) per row. One invocation per row (j, k).
+// runs (maximal stretches of set bits) per row. One invocation per mask word; each
+// adds the runs starting in its word to its row's count (zeroed at creation).
 // A voxel is set when its value is within the bounds, its label is not locked
 // and (with a distance limit) it lies in some seed's span of this row.
 // The image binding is rewritten to texture_3d<f32> and the bounds to bounds_f
@@ -27,7 +28,7 @@ struct GrowParams {
 // Packed label map: voxel n in byte n % 4 of word n / 4.
 @group(0) @binding(1) var<storage, read> labels: array<u32>;
 @group(0) @binding(2) var<storage, read_write> mask: array<u32>;
-@group(0) @binding(3) var<storage, read_write> run_counts: array<u32>;
+@group(0) @binding(3) var<storage, read_write> run_counts: array<atomic<u32>>;
 // Per (row, seed), seeds fastest: inclusive i-span within the distance (lo > hi: none).
 @group(0) @binding(4) var<storage, read> spans: array<vec2<i32>>;
 @group(1) @binding(0) var image: texture_3d<i32>; // GROW_TEXEL_TYPE
@@ -55,43 +56,57 @@ fn passes(i: u32, j: u32, k: u32, row: u32) -> bool {
     return v >= p.bounds_i.x && v <= p.bounds_i.y; // GROW_BOUNDS
 }
 
+// Bits of the 32 voxels from i0 (maybe -1) that lie in some seed's span of the row.
+fn near_bits(row: u32, i0: i32) -> u32 {
+    let seeds = p.flags.z;
+    var near = 0u;
+    for (var s = 0u; s < seeds; s++) {
+        near |= span_bits(spans[row * seeds + s], i0);
+    }
+    return near;
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let row = gid.x + gid.y * groups.x * 64u;
-    if row >= p.counts.y {
+    let id = gid.x + gid.y * groups.x * 64u;
+    let words = p.shape.w;
+    if id >= p.counts.y * words {
         return;
     }
+    let row = id / words;
+    let w = id - row * words;
     let ni = p.shape.x;
-    let words = p.shape.w;
     let j = row % p.shape.y;
     let k = row / p.shape.y;
-    let seeds = p.flags.z;
-    var runs = 0u;
-    var prev_top = 0u;
-    for (var w = 0u; w < words; w++) {
-        let i0 = w * 32u;
-        let n = min(32u, ni - i0);
-        // n in 1..=32; the mask keeps the padding bits of the last word clear.
-        var todo = 0xffffffffu >> ((32u - n) & 31u);
-        if p.flags.y != 0u {
-            var near = 0u;
-            for (var s = 0u; s < seeds; s++) {
-                near |= span_bits(spans[row * seeds + s], i32(i0));
-            }
-            todo &= near;
+    let i0 = w * 32u;
+    let n = min(32u, ni - i0);
+    // n in 1..=32; the mask keeps the padding bits of the last word clear.
+    var todo = 0xffffffffu >> ((32u - n) & 31u);
+    // Whether voxel i0 - 1 (the previous word's top bit) is a candidate.
+    var prev_todo = select(0u, 1u, w > 0u);
+    if p.flags.y != 0u {
+        todo &= near_bits(row, i32(i0));
+        if prev_todo != 0u {
+            prev_todo &= near_bits(row, i32(i0) - 1);
         }
-        var bits = 0u;
-        while todo != 0u {
-            let b = countTrailingZeros(todo);
-            todo &= todo - 1u;
-            if passes(i0 + b, j, k, row) {
-                bits |= 1u << b;
-            }
-        }
-        mask[row * words + w] = bits;
-        // A run starts at a set bit whose left neighbour (maybe in the previous word) is clear.
-        runs += countOneBits(bits & ~((bits << 1u) | prev_top));
-        prev_top = bits >> 31u;
     }
-    run_counts[row] = runs;
+    var bits = 0u;
+    while todo != 0u {
+        let b = countTrailingZeros(todo);
+        todo &= todo - 1u;
+        if passes(i0 + b, j, k, row) {
+            bits |= 1u << b;
+        }
+    }
+    mask[id] = bits;
+    // A run starts at a set bit whose left neighbour (maybe in the previous word) is clear;
+    // that neighbour is re-evaluated here rather than read from another invocation.
+    var prev_top = 0u;
+    if (bits & 1u) != 0u && prev_todo != 0u && passes(i0 - 1u, j, k, row) {
+        prev_top = 1u;
+    }
+    let runs = countOneBits(bits & ~((bits << 1u) | prev_top));
+    if runs != 0u {
+        atomicAdd(&run_counts[row], runs);
+    }
 }

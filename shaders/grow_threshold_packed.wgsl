@@ -18,7 +18,8 @@ struct GrowParams {
 @group(0) @binding(0) var<uniform> p: GrowParams;
 // Pass 1: the threshold mask, 1 bit per voxel (bit b of word w of a row is voxel
 // i = 32 w + b; rows padded to whole words, padding bits 0), and the number of
-// runs (maximal stretches of set bits) per row. One invocation per row (j, k).
+// runs (maximal stretches of set bits) per row. One invocation per mask word; each
+// adds the runs starting in its word to its row's count (zeroed at creation).
 // A voxel is set when its value is within the bounds, its label is not locked
 // and (with a distance limit) it lies in some seed's span of this row.
 // This variant reads the image from a storage buffer of i16 pairs (voxel n in
@@ -27,7 +28,7 @@ struct GrowParams {
 // Packed label map: voxel n in byte n % 4 of word n / 4.
 @group(0) @binding(1) var<storage, read> labels: array<u32>;
 @group(0) @binding(2) var<storage, read_write> mask: array<u32>;
-@group(0) @binding(3) var<storage, read_write> run_counts: array<u32>;
+@group(0) @binding(3) var<storage, read_write> run_counts: array<atomic<u32>>;
 // Per (row, seed), seeds fastest: inclusive i-span within the distance (lo > hi: none).
 @group(0) @binding(4) var<storage, read> spans: array<vec2<i32>>;
 @group(1) @binding(0) var<storage, read> image: array<u32>;
@@ -48,52 +49,87 @@ fn locked(n: u32) -> bool {
     return ((word >> (label % 32u)) & 1u) != 0u;
 }
 
+// Bits of the 32 voxels from i0 (maybe -1) that lie in some seed's span of the row.
+fn near_bits(row: u32, i0: i32) -> u32 {
+    let seeds = p.flags.z;
+    var near = 0u;
+    for (var s = 0u; s < seeds; s++) {
+        near |= span_bits(spans[row * seeds + s], i0);
+    }
+    return near;
+}
+
+// Bit 0: the low i16 of an image word is within the bounds; bit 1: the high one.
+fn pair_bits(x: u32) -> u32 {
+    let lo = i32(x << 16u) >> 16u;
+    let hi = i32(x) >> 16u;
+    let lo_in = lo >= p.bounds_i.x && lo <= p.bounds_i.y;
+    let hi_in = hi >= p.bounds_i.x && hi <= p.bounds_i.y;
+    return select(0u, 1u, lo_in) | select(0u, 2u, hi_in);
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let row = gid.x + gid.y * groups.x * 64u;
-    if row >= p.counts.y {
+    let id = gid.x + gid.y * groups.x * 64u;
+    let words = p.shape.w;
+    if id >= p.counts.y * words {
         return;
     }
+    let row = id / words;
+    let w = id - row * words;
     let ni = p.shape.x;
-    let words = p.shape.w;
-    let seeds = p.flags.z;
-    var runs = 0u;
-    var prev_top = 0u;
-    for (var w = 0u; w < words; w++) {
-        let i0 = w * 32u;
-        let n = min(32u, ni - i0);
-        // n in 1..=32; the mask keeps the padding bits of the last word clear.
-        var todo = 0xffffffffu >> ((32u - n) & 31u);
-        if p.flags.y != 0u {
-            var near = 0u;
-            for (var s = 0u; s < seeds; s++) {
-                near |= span_bits(spans[row * seeds + s], i32(i0));
-            }
-            todo &= near;
+    let i0 = w * 32u;
+    let n = min(32u, ni - i0);
+    // n in 1..=32; the mask keeps the padding bits of the last word clear.
+    var todo = 0xffffffffu >> ((32u - n) & 31u);
+    // Whether voxel i0 - 1 (the previous word's top bit) is a candidate.
+    var prev_todo = select(0u, 1u, w > 0u);
+    if p.flags.y != 0u {
+        todo &= near_bits(row, i32(i0));
+        if prev_todo != 0u {
+            prev_todo &= near_bits(row, i32(i0) - 1);
         }
-        // Branch-free over the whole word (a buffer load is cheap), then masked.
-        let n0 = row * ni + i0;
-        var bits = 0u;
-        for (var b = 0u; b < n; b++) {
-            let m = n0 + b;
-            let v = i32(image[m / 2u] << (16u - (m % 2u) * 16u)) >> 16u;
-            bits |= select(0u, 1u, v >= p.bounds_i.x && v <= p.bounds_i.y) << b;
-        }
-        bits &= todo;
-        if p.counts.w != 0u {
-            var check = bits;
-            while check != 0u {
-                let b = countTrailingZeros(check);
-                check &= check - 1u;
-                if locked(n0 + b) {
-                    bits &= ~(1u << b);
-                }
-            }
-        }
-        mask[row * words + w] = bits;
-        // A run starts at a set bit whose left neighbour (maybe in the previous word) is clear.
-        runs += countOneBits(bits & ~((bits << 1u) | prev_top));
-        prev_top = bits >> 31u;
     }
-    run_counts[row] = runs;
+    // Branch-free over the whole word, two voxels per image word (a buffer load is
+    // cheap), then masked. With n0 odd the first pair holds voxel n0 - 1 (the
+    // previous word's top bit) in its low half and the pairs reach one voxel further.
+    let n0 = row * ni + i0;
+    let base = n0 / 2u;
+    let odd = n0 % 2u;
+    var pairs = 0u;
+    for (var q = 0u; q < 16u; q++) {
+        pairs |= pair_bits(image[base + q]) << (2u * q);
+    }
+    var bits = pairs;
+    var prev_in = 0u;
+    if odd != 0u {
+        bits = (pairs >> 1u) | ((pair_bits(image[base + 16u]) & 1u) << 31u);
+        prev_in = pairs & 1u;
+    } else if n0 > 0u {
+        prev_in = pair_bits(image[base - 1u]) >> 1u;
+    }
+    bits &= todo;
+    if p.counts.w != 0u {
+        var check = bits;
+        while check != 0u {
+            let b = countTrailingZeros(check);
+            check &= check - 1u;
+            if locked(n0 + b) {
+                bits &= ~(1u << b);
+            }
+        }
+    }
+    mask[id] = bits;
+    // A run starts at a set bit whose left neighbour (maybe in the previous word) is clear;
+    // that neighbour is re-evaluated here rather than read from another invocation.
+    var prev_top = 0u;
+    if (bits & 1u) != 0u && (prev_todo & prev_in) != 0u {
+        if p.counts.w == 0u || !locked(n0 - 1u) {
+            prev_top = 1u;
+        }
+    }
+    let runs = countOneBits(bits & ~((bits << 1u) | prev_top));
+    if runs != 0u {
+        atomicAdd(&run_counts[row], runs);
+    }
 }

@@ -1,8 +1,8 @@
 //! GPU region growing by connected-components labelling over runs.
 //!
 //! Passes (shaders/grow_*.wgsl), one invocation per row (j, k), run or seed:
-//! 1. threshold: bit-packed mask (bounds ∧ not locked ∧ within distance) and
-//!    the run count of each row;
+//! 1. threshold (one invocation per mask word): bit-packed mask (bounds ∧ not
+//!    locked ∧ within distance) and the run count of each row (atomic adds);
 //! 2. CPU: read the counts back, exclusive prefix sum, allocate the run buffers;
 //! 3. runs: extract runs (start, end) per row, parent[r] = r;
 //! 4. union: union-find with atomicMin against the previous row and slice
@@ -332,6 +332,7 @@ impl RegionGrower {
         };
         let limit = limits.max_compute_workgroups_per_dimension;
         let row_groups = workgroups(rows, limit)?;
+        let word_groups = workgroups(rows * u64::from(words_per_row), limit)?;
         let timer = Timer::new(device);
 
         // Phase 1: threshold mask and run counts.
@@ -392,7 +393,8 @@ impl RegionGrower {
                 pass.set_pipeline(pipeline);
                 pass.set_bind_group(0, &group0, &[]);
                 pass.set_bind_group(1, &group1, &[]);
-                pass.dispatch_workgroups(row_groups.0, row_groups.1, 1);
+                // One invocation per mask word; the run counts start at zero.
+                pass.dispatch_workgroups(word_groups.0, word_groups.1, 1);
             }
             queue.submit([encoder.finish()]);
             (params_buf, mask, counts)
