@@ -98,7 +98,7 @@ def main():
         "load_rayseg", "load_rayseg_rss", "load_sitk", "load_nib", "series_rayseg",
         "series_sitk", "series_pydicom", "grow6_rayseg_wall", "grow6_rayseg_kernel",
         "grow6_sitk_wall", "grow6_sitk_filter", "grow26_rayseg_wall", "grow26_rayseg_kernel",
-        "grow26_sitk_wall", "grow26_sitk_filter", "mip_frame", "dvr_frame", "voxels6",
+        "grow26_sitk_wall", "grow26_sitk_filter", "grow6_rayseg_gpu", "grow26_rayseg_gpu", "mip_frame", "dvr_frame", "voxels6",
         "voxels6_sitk", "voxels26", "voxels26_sitk"]}
     adapter = ""
     for run in range(args.runs):
@@ -120,6 +120,9 @@ def main():
             t = rayseg_timings(err)
             r[f"grow{conn}_rayseg_wall"].append(wall)
             r[f"grow{conn}_rayseg_kernel"].append(t["grow_ms"])
+            gpu = re.search(r"kernel: ([0-9.]+) ms GPU", so)
+            if gpu:
+                r[f"grow{conn}_rayseg_gpu"].append(float(gpu.group(1)))
             r[f"voxels{conn}"] = [int(re.search(r"region: (\d+) voxels", so).group(1))]
             adapter = re.search(r"adapter (\".*?\")", so).group(1) if "adapter" in so else adapter
             s = peer(py, "grow-sitk", image, *seed, *bounds, conn, out / f"sitk{conn}.nii.gz")
@@ -156,7 +159,9 @@ def main():
                      f"{med[f'grow{conn}_rayseg_wall'] * 1e3:.0f} ms",
                      f"SimpleITK {med[f'grow{conn}_sitk_wall'] * 1e3:.0f} ms",
                      ratio(med[f"grow{conn}_rayseg_wall"], med[f"grow{conn}_sitk_wall"])))
-        rows.append((f"Grow {conn}-conn., kernel vs filter ({r[f'voxels{conn}'][0]:,} voxels, {same})",
+        rows.append((f"Grow {conn}-conn., grow call vs filter ({r[f'voxels{conn}'][0]:,} voxels, {same}); "
+                     "rayseg wall time in a fresh process (includes llvmpipe's shader JIT), "
+                     f"GPU timestamps {med[f'grow{conn}_rayseg_gpu']:.0f} ms",
                      f"{med[f'grow{conn}_rayseg_kernel']:.0f} ms",
                      f"SimpleITK {med[f'grow{conn}_sitk_filter']:.0f} ms",
                      ratio(med[f"grow{conn}_rayseg_kernel"], med[f"grow{conn}_sitk_filter"])))
