@@ -5,7 +5,10 @@
 // applies span membership, the editable intensity range, locks and the
 // overwrite policy (mirror of `brushed_label` in Rust), so GPU == CPU exactly.
 //
-// Labels are u8 packed four to a u32. Invocations own voxels, not words, so
+// Labels live either in a u8-per-voxel map packed four to a u32 (the headless
+// engine) or in the renderer's r8uint storage texture (the app, which then
+// draws the stroke without any copy); the Rust side swaps the three lines
+// marked BRUSH_LABEL_*. Packed: invocations own voxels, not words, so
 // neighbours share words: a changed voxel flips its own byte with one
 // atomicXor ((old ^ new) << shift), which commutes with the other bytes' flips.
 
@@ -30,7 +33,7 @@ struct BrushParams {
 
 @group(0) @binding(0) var<uniform> p: BrushParams;
 @group(0) @binding(1) var<storage, read> spans: array<vec2<i32>>;
-@group(0) @binding(2) var<storage, read_write> labels: array<atomic<u32>>;
+@group(0) @binding(2) var<storage, read_write> labels: array<atomic<u32>>; // BRUSH_LABEL_DECL
 @group(0) @binding(3) var<storage, read_write> changed_total: atomic<u32>;
 @group(1) @binding(0) var image: texture_3d<i32>; // BRUSH_TEXEL_TYPE
 
@@ -47,6 +50,14 @@ fn in_range(ijk: vec3<u32>) -> bool {
     }
     let v = textureLoad(image, vec3<i32>(ijk), 0).x;
     return v >= p.range_i.x && v <= p.range_i.y; // BRUSH_RANGE
+}
+
+fn load_label(index: u32, ijk: vec3<u32>) -> u32 {
+    return (atomicLoad(&labels[index / 4u]) >> ((index % 4u) * 8u)) & 0xffu; // BRUSH_LABEL_LOAD
+}
+
+fn store_label(index: u32, ijk: vec3<u32>, current: u32, next: u32) {
+    atomicXor(&labels[index / 4u], (current ^ next) << ((index % 4u) * 8u)); // BRUSH_LABEL_STORE
 }
 
 fn brushed_label(current: u32, ijk: vec3<u32>) -> u32 {
@@ -81,12 +92,11 @@ fn main(
             let j = p.box_min.y + row % p.box_size.y;
             let k = p.box_min.z + row / p.box_size.y;
             let index = i + p.grid.x * (j + p.grid.y * k);
-            let word = index / 4u;
-            let shift = (index % 4u) * 8u;
-            let current = (atomicLoad(&labels[word]) >> shift) & 0xffu;
-            let next = brushed_label(current, vec3<u32>(i, j, k));
+            let ijk = vec3<u32>(i, j, k);
+            let current = load_label(index, ijk);
+            let next = brushed_label(current, ijk);
             if (next != current) {
-                atomicXor(&labels[word], (current ^ next) << shift);
+                store_label(index, ijk, current, next);
                 atomicAdd(&changed_here, 1u);
             }
         }

@@ -8,10 +8,13 @@ use std::sync::LazyLock;
 use glam::{DMat3, DMat4, DQuat, DVec3};
 use rayseg::annotate::brush::{
     Brush, BrushMode, BrushStroke, OverwritePolicy, SlicePlane, cpu::apply_stroke,
+    label_texture_writable,
 };
 use rayseg::annotate::label_volume::GpuLabelVolume;
+use rayseg::gpu::readback::read_texture_3d;
 use rayseg::gpu::volume_texture::{VolumeFormat, VolumeTexture};
 use rayseg::gpu::{GpuContext, GpuOptions};
+use rayseg::render::labels::LabelTexture;
 use rayseg::volume::{Modality, Volume, VoxelData};
 
 static CTX: LazyLock<GpuContext> = LazyLock::new(|| {
@@ -182,6 +185,96 @@ fn gpu_equals_cpu_on_random_phantoms() {
     }
     assert!(
         total_changed > 1000,
+        "strokes changed too little ({total_changed})"
+    );
+}
+
+/// The app's path: strokes recorded into an encoder on the renderer's r8uint
+/// label texture, the box read back asynchronously into the CPU copy. Both the
+/// texture and the CPU copy must equal the CPU reference after every stroke.
+#[test]
+fn label_texture_strokes_equal_cpu_and_sync_the_cpu_copy() {
+    let (device, queue) = (&CTX.device, &CTX.queue);
+    assert!(
+        label_texture_writable(&CTX.adapter, device),
+        "adapter {:?} cannot write r8uint storage textures; the app's GPU brush needs it",
+        CTX.adapter_info.name
+    );
+    let brush = Brush::with_texture_labels(device).expect("brush pipelines");
+    assert!(brush.writes_label_textures());
+    let mut rng = Rng(0x7e57_7e47);
+    let mut total_changed = 0;
+    for case in 0..12 {
+        let volume = phantom(&mut rng, case % 3 == 2);
+        let texture = VolumeTexture::upload(device, queue, &volume).expect("upload");
+        let initial: Vec<u8> = (0..volume.voxel_count())
+            .map(|_| {
+                if rng.below(2) == 0 {
+                    0
+                } else {
+                    rng.below(6) as u8
+                }
+            })
+            .collect();
+        let labels_tex = LabelTexture::upload_with_usage(
+            device,
+            queue,
+            &initial,
+            volume.shape,
+            wgpu::TextureUsages::STORAGE_BINDING,
+        )
+        .expect("label texture");
+        let (mut reference, mut synced) = (initial.clone(), initial);
+        for s in 0..6 {
+            let stroke = random_stroke(&mut rng, &volume);
+            let cpu_changed = apply_stroke(&volume, &mut reference, &stroke).expect("cpu");
+            let mut encoder = device.create_command_encoder(&Default::default());
+            let recorded = brush
+                .encode_on_texture(
+                    device,
+                    &mut encoder,
+                    &volume,
+                    &texture,
+                    &labels_tex,
+                    &stroke,
+                )
+                .expect("encode");
+            queue.submit([encoder.finish()]);
+            let gpu_changed = match recorded {
+                Some(stroke_rb) => {
+                    stroke_rb.request_map();
+                    device
+                        .poll(wgpu::PollType::wait_indefinitely())
+                        .expect("poll");
+                    stroke_rb.ready().expect("map finished").expect("map ok");
+                    stroke_rb
+                        .apply_to(&mut synced, volume.shape)
+                        .expect("apply")
+                }
+                None => 0,
+            };
+            assert_eq!(gpu_changed, cpu_changed, "case {case} stroke {s}: count");
+            let diff = synced
+                .iter()
+                .zip(&reference)
+                .filter(|(a, b)| a != b)
+                .count();
+            assert_eq!(
+                diff, 0,
+                "case {case} stroke {s}: CPU copy differs in {diff} voxels"
+            );
+            total_changed += cpu_changed;
+        }
+        let on_gpu = read_texture_3d(device, queue, &labels_tex.texture).expect("read");
+        let diff = on_gpu
+            .iter()
+            .zip(&reference)
+            .filter(|(a, b)| a != b)
+            .count();
+        assert_eq!(diff, 0, "case {case}: texture differs in {diff} voxels");
+    }
+    assert!(
+        total_changed > 500,
         "strokes changed too little ({total_changed})"
     );
 }

@@ -111,6 +111,18 @@ impl LabelTexture {
         labels: &[u8],
         shape: [usize; 3],
     ) -> Result<Self, GpuError> {
+        Self::upload_with_usage(device, queue, labels, shape, wgpu::TextureUsages::empty())
+    }
+
+    /// As [`Self::upload`], adding `extra` usages (`STORAGE_BINDING` for the
+    /// app's brush, where the adapter allows `r8uint` storage).
+    pub fn upload_with_usage(
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        labels: &[u8],
+        shape: [usize; 3],
+        extra: wgpu::TextureUsages,
+    ) -> Result<Self, GpuError> {
         let n = shape.iter().product::<usize>();
         if labels.len() != n {
             return Err(GpuError::Upload(format!(
@@ -133,7 +145,8 @@ impl LabelTexture {
                 format: wgpu::TextureFormat::R8Uint,
                 usage: wgpu::TextureUsages::TEXTURE_BINDING
                     | wgpu::TextureUsages::COPY_DST
-                    | wgpu::TextureUsages::COPY_SRC,
+                    | wgpu::TextureUsages::COPY_SRC
+                    | extra,
                 view_formats: &[],
             })
         });

@@ -23,7 +23,7 @@ const ERASE_ANY: u32 = 256;
 /// Keep in sync with `BrushParams` in shaders/brush.wgsl.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
-struct BrushParams {
+pub(super) struct BrushParams {
     grid: [u32; 4],
     box_min: [u32; 4],
     box_size: [u32; 4],
@@ -42,14 +42,61 @@ pub struct BrushOutcome {
     pub dispatches: usize,
 }
 
-/// The brush pipelines (one per image texture format), created once per device.
-pub struct Brush {
-    pipeline_i16: wgpu::ComputePipeline,
-    pipeline_f32: wgpu::ComputePipeline,
-    main_layout: wgpu::BindGroupLayout,
-    image_layout_i16: wgpu::BindGroupLayout,
-    image_layout_f32: wgpu::BindGroupLayout,
+/// Where the label map being edited lives on the GPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum LabelStore {
+    /// [`GpuLabelVolume`]: u8 per voxel packed in a storage buffer.
+    Packed,
+    /// The renderer's `r8uint` 3-D texture as a read-write storage texture.
+    Texture,
 }
+
+/// One pipeline per image texture format for one label store.
+pub(super) struct Variant {
+    pub(super) pipeline_i16: wgpu::ComputePipeline,
+    pub(super) pipeline_f32: wgpu::ComputePipeline,
+    pub(super) main_layout: wgpu::BindGroupLayout,
+}
+
+/// The brush pipelines, created once per device: the packed-buffer variant
+/// always, the storage-texture variant where the adapter can write `r8uint`.
+pub struct Brush {
+    packed: Variant,
+    pub(super) texture: Option<Variant>,
+    pub(super) image_layout_i16: wgpu::BindGroupLayout,
+    pub(super) image_layout_f32: wgpu::BindGroupLayout,
+}
+
+/// brush.wgsl specialised for an image format and a label store.
+pub(super) fn shader_source(format: VolumeFormat, store: LabelStore) -> String {
+    let mut source = BRUSH_WGSL.to_owned();
+    if format == VolumeFormat::F32 {
+        source = source
+            .replace(TEXEL_I32, TEXEL_F32)
+            .replace(RANGE_I32, RANGE_F32);
+    }
+    if store == LabelStore::Texture {
+        for (from, to) in TEXTURE_STORE_LINES {
+            source = source.replace(from, to);
+        }
+    }
+    source
+}
+
+const TEXTURE_STORE_LINES: [(&str, &str); 3] = [
+    (
+        "var<storage, read_write> labels: array<atomic<u32>>; // BRUSH_LABEL_DECL",
+        "var labels: texture_storage_3d<r8uint, read_write>;",
+    ),
+    (
+        "return (atomicLoad(&labels[index / 4u]) >> ((index % 4u) * 8u)) & 0xffu; // BRUSH_LABEL_LOAD",
+        "return textureLoad(labels, vec3<i32>(ijk)).x;",
+    ),
+    (
+        "atomicXor(&labels[index / 4u], (current ^ next) << ((index % 4u) * 8u)); // BRUSH_LABEL_STORE",
+        "textureStore(labels, vec3<i32>(ijk), vec4<u32>(next, 0u, 0u, 0u));",
+    ),
+];
 
 fn buffer_entry(binding: u32, ty: wgpu::BufferBindingType) -> wgpu::BindGroupLayoutEntry {
     wgpu::BindGroupLayoutEntry {
@@ -132,28 +179,98 @@ fn to_u32(x: usize, what: &str) -> Result<u32, BrushError> {
     u32::try_from(x).map_err(|_| BrushError::TooLarge(format!("{what} = {x} exceeds u32")))
 }
 
+fn make_variant(
+    device: &wgpu::Device,
+    store: LabelStore,
+    image_layouts: [&wgpu::BindGroupLayout; 2],
+) -> Variant {
+    use wgpu::BufferBindingType as B;
+    let labels_entry = match store {
+        LabelStore::Packed => buffer_entry(2, B::Storage { read_only: false }),
+        LabelStore::Texture => wgpu::BindGroupLayoutEntry {
+            binding: 2,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::StorageTexture {
+                access: wgpu::StorageTextureAccess::ReadWrite,
+                format: wgpu::TextureFormat::R8Uint,
+                view_dimension: wgpu::TextureViewDimension::D3,
+            },
+            count: None,
+        },
+    };
+    let name = match store {
+        LabelStore::Packed => "packed",
+        LabelStore::Texture => "texture",
+    };
+    let main_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(&format!("brush::{name}_main_bind_layout")),
+        entries: &[
+            buffer_entry(0, B::Uniform),
+            buffer_entry(1, B::Storage { read_only: true }),
+            labels_entry,
+            buffer_entry(3, B::Storage { read_only: false }),
+        ],
+    });
+    let [i16_layout, f32_layout] = image_layouts;
+    Variant {
+        pipeline_i16: pipeline(
+            device,
+            &format!("{name}_i16"),
+            &shader_source(VolumeFormat::I16, store),
+            [&main_layout, i16_layout],
+        ),
+        pipeline_f32: pipeline(
+            device,
+            &format!("{name}_f32"),
+            &shader_source(VolumeFormat::F32, store),
+            [&main_layout, f32_layout],
+        ),
+        main_layout,
+    }
+}
+
+/// Whether the adapter behind `device` can bind an `r8uint` 3-D texture as a
+/// read-write storage texture (the app's brush then writes the rendered labels).
+pub fn label_texture_writable(adapter: &wgpu::Adapter, device: &wgpu::Device) -> bool {
+    let features = adapter.get_texture_format_features(wgpu::TextureFormat::R8Uint);
+    device
+        .features()
+        .contains(wgpu::Features::TEXTURE_ADAPTER_SPECIFIC_FORMAT_FEATURES)
+        && features
+            .allowed_usages
+            .contains(wgpu::TextureUsages::STORAGE_BINDING)
+        && features
+            .flags
+            .contains(wgpu::TextureFormatFeatureFlags::STORAGE_READ_WRITE)
+}
+
 impl Brush {
-    /// Compiles the pipelines; call once per device.
+    /// Compiles the packed-buffer pipelines; call once per device.
     pub fn new(device: &wgpu::Device) -> Result<Self, GpuError> {
+        Self::build(device, false)
+    }
+
+    /// Also compiles the storage-texture variant (see [`label_texture_writable`]);
+    /// fails when the device cannot build it.
+    pub fn with_texture_labels(device: &wgpu::Device) -> Result<Self, GpuError> {
+        Self::build(device, true)
+    }
+
+    fn build(device: &wgpu::Device, texture: bool) -> Result<Self, GpuError> {
         if !BRUSH_WGSL.contains(TEXEL_I32) || !BRUSH_WGSL.contains(RANGE_I32) {
             return Err(GpuError::Upload(
                 "brush.wgsl lacks its format markers".into(),
             ));
         }
-        let source_f32 = BRUSH_WGSL
-            .replace(TEXEL_I32, TEXEL_F32)
-            .replace(RANGE_I32, RANGE_F32);
+        if TEXTURE_STORE_LINES
+            .iter()
+            .any(|(from, _)| !BRUSH_WGSL.contains(from))
+        {
+            return Err(GpuError::Upload(
+                "brush.wgsl lacks its label-store markers".into(),
+            ));
+        }
         let (brush, err) = capture_errors(device, || {
-            use wgpu::BufferBindingType as B;
-            let main_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: Some("brush::main_bind_layout"),
-                entries: &[
-                    buffer_entry(0, B::Uniform),
-                    buffer_entry(1, B::Storage { read_only: true }),
-                    buffer_entry(2, B::Storage { read_only: false }),
-                    buffer_entry(3, B::Storage { read_only: false }),
-                ],
-            });
             let image_layout_i16 = image_layout(
                 device,
                 "brush::image_i16_bind_layout",
@@ -164,20 +281,10 @@ impl Brush {
                 "brush::image_f32_bind_layout",
                 wgpu::TextureSampleType::Float { filterable: false },
             );
+            let layouts = [&image_layout_i16, &image_layout_f32];
             Brush {
-                pipeline_i16: pipeline(
-                    device,
-                    "i16",
-                    BRUSH_WGSL,
-                    [&main_layout, &image_layout_i16],
-                ),
-                pipeline_f32: pipeline(
-                    device,
-                    "f32",
-                    &source_f32,
-                    [&main_layout, &image_layout_f32],
-                ),
-                main_layout,
+                packed: make_variant(device, LabelStore::Packed, layouts),
+                texture: texture.then(|| make_variant(device, LabelStore::Texture, layouts)),
                 image_layout_i16,
                 image_layout_f32,
             }
@@ -185,6 +292,17 @@ impl Brush {
         match err {
             Some(e) => Err(GpuError::Upload(format!("brush pipelines: {e}"))),
             None => Ok(brush),
+        }
+    }
+
+    pub(super) fn pipeline_for(
+        &self,
+        variant: &Variant,
+        format: VolumeFormat,
+    ) -> (wgpu::ComputePipeline, wgpu::BindGroupLayout) {
+        match format {
+            VolumeFormat::I16 => (variant.pipeline_i16.clone(), self.image_layout_i16.clone()),
+            VolumeFormat::F32 => (variant.pipeline_f32.clone(), self.image_layout_f32.clone()),
         }
     }
 
@@ -211,19 +329,18 @@ impl Brush {
             });
         }
         let pieces = stroke_pieces(stroke, image.shape, &image.ras_from_voxel)?;
-        let (pipeline, image_layout) = match texture.format {
-            VolumeFormat::I16 => (&self.pipeline_i16, &self.image_layout_i16),
-            VolumeFormat::F32 => (&self.pipeline_f32, &self.image_layout_f32),
-        };
-        let base = self.base_params(shape, stroke, texture.format);
+        let (pipeline, image_layout) = self.pipeline_for(&self.packed, texture.format);
+        let base = base_params(shape, stroke, texture.format);
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("brush::encoder"),
+        });
         let (result, err) = capture_errors(device, || {
-            self.encode_and_submit(
+            self.encode_pieces(
                 device,
-                queue,
-                pipeline,
-                image_layout,
+                &mut encoder,
+                (&pipeline, &self.packed.main_layout, &image_layout),
                 texture,
-                labels,
+                labels.buffer.as_entire_binding(),
                 &pieces,
                 base,
             )
@@ -232,6 +349,7 @@ impl Brush {
             return Err(GpuError::Upload(format!("brush stroke: {e}")).into());
         }
         let counter = result?;
+        queue.submit([encoder.finish()]);
         let changed = match counter {
             Some(buffer) => {
                 let bytes = read_buffer(device, queue, &buffer, 0, 4)?;
@@ -245,58 +363,20 @@ impl Brush {
         })
     }
 
-    fn base_params(
-        &self,
-        shape: [u32; 3],
-        stroke: &BrushStroke,
-        format: VolumeFormat,
-    ) -> BrushParams {
-        let (kind, policy, target, label) = match stroke.mode {
-            BrushMode::Paint { label } => {
-                let policy = match stroke.policy {
-                    OverwritePolicy::All => 0,
-                    OverwritePolicy::BackgroundOnly => 1,
-                };
-                (0, policy, ERASE_ANY, u32::from(label))
-            }
-            BrushMode::Erase { only_label } => (1, 0, only_label.map_or(ERASE_ANY, u32::from), 0),
-        };
-        let (mut range_i, mut range_f) = ([0i32; 4], [0f32; 4]);
-        if let Some((lo, hi)) = stroke.intensity_range {
-            match format {
-                VolumeFormat::I16 => {
-                    let [l, h] = integer_bounds(lo, hi);
-                    range_i = [l, h, 1, 0];
-                }
-                VolumeFormat::F32 => {
-                    let [l, h] = f32_bounds(lo, hi);
-                    range_i[2] = 1;
-                    range_f = [l, h, 0.0, 0.0];
-                }
-            }
-        }
-        BrushParams {
-            grid: [shape[0], shape[1], shape[2], 0],
-            box_min: [0; 4],
-            box_size: [0; 4],
-            mode: [label, kind, policy, target],
-            range_i,
-            range_f,
-            locked: stroke.locked_bits,
-        }
-    }
-
-    /// Records one dispatch per piece in one compute pass and submits it;
+    /// Records one dispatch per piece in one compute pass into `encoder`;
     /// returns the changed-voxel counter (None when there is nothing to do).
     #[allow(clippy::too_many_arguments)]
-    fn encode_and_submit(
+    pub(super) fn encode_pieces(
         &self,
         device: &wgpu::Device,
-        queue: &wgpu::Queue,
-        pipeline: &wgpu::ComputePipeline,
-        image_layout: &wgpu::BindGroupLayout,
+        encoder: &mut wgpu::CommandEncoder,
+        (pipeline, main_layout, image_layout): (
+            &wgpu::ComputePipeline,
+            &wgpu::BindGroupLayout,
+            &wgpu::BindGroupLayout,
+        ),
         texture: &VolumeTexture,
-        labels: &GpuLabelVolume,
+        labels: wgpu::BindingResource<'_>,
         pieces: &[StrokePiece],
         base: BrushParams,
     ) -> Result<Option<wgpu::Buffer>, BrushError> {
@@ -361,7 +441,7 @@ impl Brush {
             });
             let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("brush::main_bind_group"),
-                layout: &self.main_layout,
+                layout: main_layout,
                 entries: &[
                     wgpu::BindGroupEntry {
                         binding: 0,
@@ -373,7 +453,7 @@ impl Brush {
                     },
                     wgpu::BindGroupEntry {
                         binding: 2,
-                        resource: labels.buffer.as_entire_binding(),
+                        resource: labels.clone(),
                     },
                     wgpu::BindGroupEntry {
                         binding: 3,
@@ -383,22 +463,56 @@ impl Brush {
             });
             groups.push((group, x as u32, y as u32));
         }
-        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("brush::encoder"),
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("brush::pass"),
+            timestamp_writes: None,
         });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("brush::pass"),
-                timestamp_writes: None,
-            });
-            pass.set_pipeline(pipeline);
-            pass.set_bind_group(1, &image_group, &[]);
-            for (group, x, y) in &groups {
-                pass.set_bind_group(0, group, &[]);
-                pass.dispatch_workgroups(*x, *y, 1);
+        pass.set_pipeline(pipeline);
+        pass.set_bind_group(1, &image_group, &[]);
+        for (group, x, y) in &groups {
+            pass.set_bind_group(0, group, &[]);
+            pass.dispatch_workgroups(*x, *y, 1);
+        }
+        Ok(Some(counter))
+    }
+}
+
+pub(super) fn base_params(
+    shape: [u32; 3],
+    stroke: &BrushStroke,
+    format: VolumeFormat,
+) -> BrushParams {
+    let (kind, policy, target, label) = match stroke.mode {
+        BrushMode::Paint { label } => {
+            let policy = match stroke.policy {
+                OverwritePolicy::All => 0,
+                OverwritePolicy::BackgroundOnly => 1,
+            };
+            (0, policy, ERASE_ANY, u32::from(label))
+        }
+        BrushMode::Erase { only_label } => (1, 0, only_label.map_or(ERASE_ANY, u32::from), 0),
+    };
+    let (mut range_i, mut range_f) = ([0i32; 4], [0f32; 4]);
+    if let Some((lo, hi)) = stroke.intensity_range {
+        match format {
+            VolumeFormat::I16 => {
+                let [l, h] = integer_bounds(lo, hi);
+                range_i = [l, h, 1, 0];
+            }
+            VolumeFormat::F32 => {
+                let [l, h] = f32_bounds(lo, hi);
+                range_i[2] = 1;
+                range_f = [l, h, 0.0, 0.0];
             }
         }
-        queue.submit([encoder.finish()]);
-        Ok(Some(counter))
+    }
+    BrushParams {
+        grid: [shape[0], shape[1], shape[2], 0],
+        box_min: [0; 4],
+        box_size: [0; 4],
+        mode: [label, kind, policy, target],
+        range_i,
+        range_f,
+        locked: stroke.locked_bits,
     }
 }

@@ -19,11 +19,13 @@
 
 pub mod cpu;
 mod gpu;
+mod texture;
 
 use glam::{DMat3, DMat4, DVec3};
 use thiserror::Error;
 
-pub use gpu::{BRUSH_WORKGROUP, Brush, BrushOutcome};
+pub use gpu::{BRUSH_WORKGROUP, Brush, BrushOutcome, label_texture_writable};
+pub use texture::TextureStroke;
 
 use crate::annotate::labels::is_locked;
 use crate::annotate::undo::VoxelBox;

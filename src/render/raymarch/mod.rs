@@ -320,9 +320,25 @@ impl Raymarcher {
         volume: &Volume,
         labels: Option<&[u8]>,
     ) -> Result<PreparedVolume, GpuError> {
+        self.prepare_volume_with(device, queue, volume, labels, wgpu::TextureUsages::empty())
+    }
+
+    /// As [`Self::prepare_volume`], giving the label texture `label_usage` too
+    /// (`STORAGE_BINDING` when a brush writes it in place).
+    pub fn prepare_volume_with(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        volume: &Volume,
+        labels: Option<&[u8]>,
+        label_usage: wgpu::TextureUsages,
+    ) -> Result<PreparedVolume, GpuError> {
         let image = VolumeTexture::upload(device, queue, volume)?;
         let (labels_tex, has_labels) = match labels {
-            Some(l) => (LabelTexture::upload(device, queue, l, volume.shape)?, true),
+            Some(l) => (
+                LabelTexture::upload_with_usage(device, queue, l, volume.shape, label_usage)?,
+                true,
+            ),
             None => (LabelTexture::empty(device, queue)?, false),
         };
         let bricks = bricks::compute_bricks(
@@ -371,6 +387,26 @@ impl Raymarcher {
             tf_buf,
             label_lut_buf,
         })
+    }
+
+    /// Recomputes the brick grid from the textures as they are now (after labels
+    /// were edited on the GPU); nothing is uploaded.
+    pub fn refresh_bricks(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        prepared: &mut PreparedVolume,
+    ) -> Result<(), GpuError> {
+        prepared.bricks = bricks::compute_bricks(
+            device,
+            queue,
+            &self.variant(prepared.image.format).bricks,
+            &prepared.image.view,
+            &prepared.labels.view,
+            prepared.image.shape,
+            prepared.has_labels,
+        )?;
+        Ok(())
     }
 
     /// Records the raymarching pass into `encoder`, writing `target` (whose size must
