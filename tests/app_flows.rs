@@ -58,7 +58,8 @@ fn harness(source: Source, config_dir: Option<PathBuf>) -> H {
     h
 }
 
-/// Steps until loading, grow previews and statistics are done (workers are threads).
+/// Steps until loading, grow previews, GPU brush strokes and statistics are
+/// done; renders while busy so the views' `prepare` records queued strokes.
 fn settle(h: &mut H) {
     let start = Instant::now();
     loop {
@@ -67,6 +68,7 @@ fn settle(h: &mut H) {
             h.step();
             return;
         }
+        h.render().expect("render");
         assert!(
             start.elapsed() < Duration::from_secs(60),
             "app stayed busy for 60 s"

@@ -40,7 +40,9 @@ fn harness(size: Vec2) -> Harness<'static, RaysegApp> {
     h
 }
 
-/// Steps until loading, grow previews and statistics are done (workers are threads).
+/// Steps until loading, grow previews, GPU brush strokes and statistics are
+/// done (workers are threads). Renders while busy: the views' `prepare`
+/// records the queued brush strokes, as a real frame does.
 fn settle(h: &mut Harness<'static, RaysegApp>) {
     let start = Instant::now();
     loop {
@@ -49,6 +51,7 @@ fn settle(h: &mut Harness<'static, RaysegApp>) {
             h.step();
             return;
         }
+        h.render().expect("render");
         assert!(
             start.elapsed() < Duration::from_secs(60),
             "app stayed busy for 60 s"
@@ -108,6 +111,10 @@ fn brush_undo_grow_and_labels() {
             doc.volume.voxel_volume_mm3() / 1000.0,
         )
     };
+    // The strokes were painted by the GPU kernel into the label texture and
+    // copied back into the document's map.
+    assert!(h.state().paints_on_gpu(), "the app must paint on the GPU");
+    assert!(h.state().gpu_strokes() >= 2, "strokes recorded on the GPU");
     // Radius 5 mm on a 6 mm grid in 2-D: at least the voxel under each stroke point.
     assert!(painted >= 2, "brush painted {painted} voxels");
     assert_eq!(

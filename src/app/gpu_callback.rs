@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::gpu_edits::{SharedEdits, record_strokes};
+use crate::annotate::brush::Brush;
 use crate::render::labels::LabelTexture;
 use crate::render::mpr::{MprRenderer, SliceParams, create_output_texture};
 use crate::render::raymarch::{PreparedVolume, RayFrame, Raymarcher, RenderSettings, RenderTarget};
@@ -60,7 +62,9 @@ impl ViewJob {
     }
 }
 
-/// Labels to show, shared with the UI without copying per frame.
+/// Labels to upload, shared with the UI without copying per frame. The version
+/// changes only when the CPU changed the map (load, undo, grow, CPU brush):
+/// GPU brush strokes are already in the texture.
 #[derive(Clone)]
 pub struct LabelsUpload {
     pub version: u64,
@@ -79,6 +83,8 @@ pub struct ViewCallback {
     pub volume_id: u64,
     pub volume: Arc<Volume>,
     pub labels: LabelsUpload,
+    /// Brush strokes to record into the label texture (GPU brush), if any.
+    pub edits: Option<SharedEdits>,
     pub job: ViewJob,
     pub target_format: wgpu::TextureFormat,
     pub stats: Arc<GpuStats>,
@@ -89,6 +95,8 @@ struct GpuVolume {
     prepared: PreparedVolume,
     labels_version: u64,
     bricks_labels_version: u64,
+    /// Strokes recorded into the label texture (slice views redraw when it moves).
+    strokes: u64,
 }
 
 struct ViewTarget {
@@ -96,7 +104,7 @@ struct ViewTarget {
     storage_view: wgpu::TextureView,
     bind_group: wgpu::BindGroup,
     size: [u32; 2],
-    last: Option<(ViewJob, u64)>,
+    last: Option<(ViewJob, u64, u64)>,
 }
 
 /// Everything created once per device, stored in `callback_resources`.
@@ -108,6 +116,8 @@ pub struct GpuResources {
     sampler: wgpu::Sampler,
     volume: Option<GpuVolume>,
     targets: HashMap<ViewKind, ViewTarget>,
+    /// Built on the first stroke; `Err` says why the GPU brush is unavailable.
+    brush: Option<Result<Brush, String>>,
 }
 
 const BLIT_WGSL: &str = r#"
@@ -209,6 +219,7 @@ impl GpuResources {
             sampler,
             volume: None,
             targets: HashMap::new(),
+            brush: None,
         })
     }
 
@@ -222,15 +233,28 @@ impl GpuResources {
         if self.volume.as_ref().map(|v| v.id) != Some(cb.volume_id) {
             // Drop the old volume's textures first to bound peak memory.
             self.volume = None;
+            // The GPU brush writes the label texture in place.
+            let label_usage = if cb.edits.is_some() {
+                wgpu::TextureUsages::STORAGE_BINDING
+            } else {
+                wgpu::TextureUsages::empty()
+            };
             let prepared = self
                 .raymarcher
-                .prepare_volume(device, queue, &cb.volume, Some(&cb.labels.voxels))
+                .prepare_volume_with(
+                    device,
+                    queue,
+                    &cb.volume,
+                    Some(&cb.labels.voxels),
+                    label_usage,
+                )
                 .map_err(|e| e.to_string())?;
             self.volume = Some(GpuVolume {
                 id: cb.volume_id,
                 prepared,
                 labels_version: cb.labels.version,
-                bricks_labels_version: cb.labels.version,
+                bricks_labels_version: 0,
+                strokes: 0,
             });
             for t in self.targets.values_mut() {
                 t.last = None;
@@ -239,26 +263,29 @@ impl GpuResources {
         let Some(gv) = self.volume.as_mut() else {
             return Ok(());
         };
+        if gv.labels_version != cb.labels.version {
+            write_labels(queue, &gv.prepared.labels, &cb.labels.voxels)?;
+            gv.labels_version = cb.labels.version;
+        }
+        // The brick grid (empty-space skipping) includes labels; it follows them
+        // once edits pause, from the textures on the GPU (nothing re-uploaded).
+        // Not in a frame that records strokes: those are submitted after it.
+        let strokes_queued = cb
+            .edits
+            .as_ref()
+            .and_then(|e| e.lock().ok().map(|q| q.has_queued()))
+            .unwrap_or(false);
         if let ViewJob::Volume3d {
             bricks_labels_version,
             ..
         } = &cb.job
             && *bricks_labels_version != gv.bricks_labels_version
-            && *bricks_labels_version == cb.labels.version
+            && !strokes_queued
         {
-            // The brick grid (empty-space skipping) includes labels and the engine can
-            // only rebuild it with a full prepare (re-uploads the image too): known cost,
-            // done only once edits pause.
-            gv.prepared = self
-                .raymarcher
-                .prepare_volume(device, queue, &cb.volume, Some(&cb.labels.voxels))
+            self.raymarcher
+                .refresh_bricks(device, queue, &mut gv.prepared)
                 .map_err(|e| e.to_string())?;
-            gv.labels_version = cb.labels.version;
-            gv.bricks_labels_version = cb.labels.version;
-        }
-        if gv.labels_version != cb.labels.version {
-            write_labels(queue, &gv.prepared.labels, &cb.labels.voxels)?;
-            gv.labels_version = cb.labels.version;
+            gv.bricks_labels_version = *bricks_labels_version;
         }
         Ok(())
     }
@@ -307,17 +334,23 @@ impl GpuResources {
         self.ensure_volume(device, queue, cb)?;
         let size = cb.job.size();
         self.ensure_target(device, cb.kind, size);
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("app::view_encoder"),
+        });
+        let recorded = self.record_strokes(device, &mut encoder, cb);
         let (Some(gv), Some(target)) = (self.volume.as_ref(), self.targets.get_mut(&cb.kind))
         else {
             return Ok(None);
         };
-        let key = (cb.job.clone(), gv.labels_version);
+        // Slice views follow every stroke; the 3-D view follows the brick refresh.
+        let strokes = match cb.job {
+            ViewJob::Mpr(_) => gv.strokes,
+            ViewJob::Volume3d { .. } => 0,
+        };
+        let key = (cb.job.clone(), gv.labels_version, strokes);
         if target.last.as_ref() == Some(&key) {
-            return Ok(None);
+            return Ok((recorded > 0).then(|| encoder.finish()));
         }
-        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("app::view_encoder"),
-        });
         match &cb.job {
             ViewJob::Mpr(params) => self
                 .mpr
@@ -355,6 +388,38 @@ impl GpuResources {
         }
         target.last = Some(key);
         Ok(Some(encoder.finish()))
+    }
+}
+
+impl GpuResources {
+    /// Records the queued brush strokes (before this view's pass, so it shows them).
+    fn record_strokes(
+        &mut self,
+        device: &wgpu::Device,
+        encoder: &mut wgpu::CommandEncoder,
+        cb: &ViewCallback,
+    ) -> usize {
+        let (Some(edits), Some(gv)) = (cb.edits.as_ref(), self.volume.as_mut()) else {
+            return 0;
+        };
+        let queued = edits.lock().map(|q| q.has_queued()).unwrap_or(false);
+        if !queued {
+            return 0;
+        }
+        let brush = self
+            .brush
+            .get_or_insert_with(|| Brush::with_texture_labels(device).map_err(|e| e.to_string()));
+        let n = record_strokes(
+            edits,
+            brush.as_ref().map_err(String::as_str),
+            device,
+            encoder,
+            (cb.volume_id, &cb.volume),
+            &gv.prepared.image,
+            &gv.prepared.labels,
+        );
+        gv.strokes += n as u64;
+        n
     }
 }
 

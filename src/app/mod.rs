@@ -4,6 +4,7 @@
 
 pub mod autosave;
 pub mod gpu_callback;
+pub mod gpu_edits;
 mod gpu_grow;
 pub mod help;
 pub mod labels_panel;
@@ -87,6 +88,16 @@ enum Pending {
     Quit,
 }
 
+/// Actions that need the CPU copy of the labels complete, held while GPU brush
+/// strokes are still on their way back (a frame or two).
+#[derive(Debug)]
+enum Deferred {
+    UndoRedo(bool),
+    Save(Option<PathBuf>),
+    AcceptGrow,
+    Grow,
+}
+
 /// (volume id, labels version, statistics) from the stats worker.
 type StatsReply = (u64, u64, Result<Vec<LabelStats>, String>);
 
@@ -107,6 +118,11 @@ pub struct RaysegApp {
     grow_job: Option<GrowJob>,
     /// GPU region growing (None only when the GPU grower failed to build).
     gpu_grow: Option<Arc<gpu_grow::GpuGrow>>,
+    /// GPU brush (None without r8uint storage textures: the CPU reference paints).
+    gpu_edits: Option<gpu_edits::GpuEdits>,
+    /// A stroke ended (erase?) and waits for its GPU boxes before its undo step.
+    stroke_ending: Option<bool>,
+    deferred: Vec<Deferred>,
     stats_job: Option<Receiver<StatsReply>>,
     loading: Option<Loading>,
     labels_upload: Option<(u64, u64, LabelsUpload)>,
@@ -149,6 +165,15 @@ impl RaysegApp {
                 .map_err(|e| log::warn!("GPU region growing unavailable, using the CPU: {e}"))
                 .ok()
         });
+        let gpu_edits = cc.wgpu_render_state.as_ref().and_then(|rs| {
+            let edits = gpu_edits::GpuEdits::new(&rs.adapter, &rs.device);
+            if edits.is_none() {
+                log::warn!(
+                    "the adapter cannot write r8uint storage textures: the brush paints on the CPU"
+                );
+            }
+            edits
+        });
         let recent = autosave::RecentFiles::load(config.config_dir.as_deref());
         let loading = Some(Loading::start(config.source.clone()));
         RaysegApp {
@@ -162,6 +187,9 @@ impl RaysegApp {
             grow_generation: 0,
             grow_job: None,
             gpu_grow,
+            gpu_edits,
+            stroke_ending: None,
+            deferred: Vec::new(),
             stats_job: None,
             loading,
             labels_upload: None,
@@ -210,9 +238,84 @@ impl RaysegApp {
         self.gpu_grow.is_some()
     }
 
-    /// Loading, growing or computing statistics.
+    /// True when brush strokes are painted by the GPU kernel into the label texture.
+    pub fn paints_on_gpu(&self) -> bool {
+        self.gpu_edits.is_some()
+    }
+
+    /// Brush strokes recorded on the GPU so far.
+    pub fn gpu_strokes(&self) -> u64 {
+        self.gpu_edits.as_ref().map_or(0, |g| g.recorded())
+    }
+
+    /// No GPU stroke queued or in flight and no stroke waiting to end.
+    fn edits_settled(&self) -> bool {
+        self.stroke_ending.is_none() && self.gpu_edits.as_ref().is_none_or(|g| !g.pending())
+    }
+
+    /// Holds `action` until [`Self::edits_settled`]; true when held.
+    fn defer(&mut self, action: Deferred) -> bool {
+        if self.edits_settled() {
+            return false;
+        }
+        self.deferred.push(action);
+        true
+    }
+
+    /// Brings the CPU copy up to date with finished GPU strokes, ends a stroke
+    /// whose boxes are all back, then runs held actions.
+    fn sync_gpu_edits(&mut self) {
+        if let (Some(g), Some(doc)) = (self.gpu_edits.as_ref(), self.doc.as_mut()) {
+            let shape = doc.volume.shape;
+            match g.sync(doc.volume_id, &mut doc.labels, shape) {
+                Ok(synced) => {
+                    if synced.strokes_applied > 0 {
+                        doc.gpu_strokes_applied(synced.voxels_changed);
+                    }
+                    if let Some((strokes, why)) = synced.fallback {
+                        self.errors
+                            .push(format!("GPU brush unavailable, painting on the CPU: {why}"));
+                        for stroke in &strokes {
+                            if let Err(e) = doc.apply_cpu_stroke(stroke) {
+                                self.errors.push(e);
+                            }
+                        }
+                        self.gpu_edits = None;
+                    }
+                }
+                Err(e) => {
+                    // Strokes still on the GPU are lost to the CPU copy: show the
+                    // CPU copy again so what is seen is what will be saved.
+                    self.errors.push(format!("GPU brush failed: {e}"));
+                    doc.force_upload();
+                    self.gpu_edits = None;
+                }
+            }
+        }
+        if self.gpu_edits.as_ref().is_none_or(|g| !g.pending())
+            && let Some(erase) = self.stroke_ending.take()
+            && let Some(doc) = self.doc.as_mut()
+            && let Err(e) = doc.end_stroke(erase)
+        {
+            self.errors.push(e);
+        }
+        if self.edits_settled() {
+            for action in std::mem::take(&mut self.deferred) {
+                match action {
+                    Deferred::UndoRedo(redo) => self.undo_redo(redo),
+                    Deferred::Save(path) => self.save(path),
+                    Deferred::AcceptGrow => self.accept_grow(),
+                    Deferred::Grow => self.request_grow(),
+                }
+            }
+        }
+    }
+
+    /// Loading, growing, computing statistics or syncing GPU strokes.
     pub fn is_busy(&self) -> bool {
-        self.loading.is_some()
+        !self.edits_settled()
+            || !self.deferred.is_empty()
+            || self.loading.is_some()
             || self.grow_job.is_some()
             || self.stats_job.is_some()
             || self
@@ -375,39 +478,29 @@ impl RaysegApp {
         self.doc = Some(doc);
     }
 
+    /// The map to upload when the CPU changed it (hidden labels and colours are
+    /// the shaders' LUT's business, so this is the map itself or the grow preview).
     fn labels_upload(&mut self) -> Option<LabelsUpload> {
         let doc = self.doc.as_ref()?;
-        let key = (doc.labels_version, doc.display_version);
-        if let Some((lv, dv, up)) = &self.labels_upload
-            && (*lv, *dv) == key
+        let key = (doc.volume_id, doc.upload_version);
+        if let Some((id, v, up)) = &self.labels_upload
+            && (*id, *v) == key
         {
             return Some(up.clone());
-        }
-        let mut voxels = doc.display_labels().to_vec();
-        let hidden: Vec<u8> = doc
-            .label_set
-            .labels
-            .iter()
-            .filter(|l| !l.visible)
-            .map(|l| l.value)
-            .collect();
-        if !hidden.is_empty() {
-            let mut map: [u8; 256] = std::array::from_fn(|i| i as u8);
-            for h in hidden {
-                map[h as usize] = 0;
-            }
-            voxels.iter_mut().for_each(|v| *v = map[*v as usize]);
         }
         self.upload_version += 1;
         let up = LabelsUpload {
             version: self.upload_version,
-            voxels: Arc::new(voxels),
+            voxels: Arc::new(doc.display_labels().to_vec()),
         };
         self.labels_upload = Some((key.0, key.1, up.clone()));
         Some(up)
     }
 
     fn request_grow(&mut self) {
+        if self.defer(Deferred::Grow) {
+            return;
+        }
         let (Some(doc), Some(seed)) = (self.doc.as_ref(), self.grow_seed) else {
             return;
         };
@@ -436,6 +529,10 @@ impl RaysegApp {
     }
 
     fn save(&mut self, path: Option<PathBuf>) {
+        let path = match self.defer(Deferred::Save(path.clone())) {
+            true => return,
+            false => path,
+        };
         let Some(doc) = self.doc.as_mut() else { return };
         let Some(path) = path.or_else(|| doc.labels_path.clone()) else {
             self.path_prompt = Some((false, default_save_name(doc)));
@@ -583,6 +680,9 @@ impl RaysegApp {
     }
 
     fn undo_redo(&mut self, redo: bool) {
+        if self.defer(Deferred::UndoRedo(redo)) {
+            return;
+        }
         let Some(doc) = self.doc.as_mut() else { return };
         self.grow_seed = None;
         let r = if redo { doc.redo() } else { doc.undo() };
@@ -599,6 +699,9 @@ impl RaysegApp {
     }
 
     fn accept_grow(&mut self) {
+        if self.defer(Deferred::AcceptGrow) {
+            return;
+        }
         if let Some(doc) = self.doc.as_mut() {
             match doc.accept_grow() {
                 Ok(true) => self.status = "Region accepted".into(),
@@ -861,6 +964,8 @@ impl RaysegApp {
         let inputs = views::ViewInputs {
             tool: self.tool,
             brush: &self.brush,
+            gpu_edits: self.gpu_edits.as_ref(),
+            stroke_ending: self.stroke_ending.is_some(),
             labels: &labels,
             target_format: self.target_format,
             stats: &self.gpu_stats,
@@ -887,6 +992,10 @@ impl RaysegApp {
                 ViewAction::GrowSeed(seed) => {
                     self.grow_seed = Some(seed);
                     self.request_grow();
+                }
+                ViewAction::EndStroke { erase } => {
+                    self.stroke_ending = Some(erase);
+                    self.sync_gpu_edits();
                 }
                 ViewAction::Error(e) => {
                     if !self.errors.contains(&e) {
@@ -1148,6 +1257,7 @@ impl eframe::App for RaysegApp {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
             self.pending = Some(Pending::Quit);
         }
+        self.sync_gpu_edits();
         self.poll_workers();
         self.shortcuts(&ctx);
         self.autosave();
@@ -1196,15 +1306,20 @@ impl eframe::App for RaysegApp {
                     ui.colored_label(
                         Color32::YELLOW,
                         format!(
-                            "frame {:.1} ms, UI {:.1} ms, GPU view images {}",
+                            "frame {:.1} ms, UI {:.1} ms, GPU view images {}, brush on {} ({} GPU strokes)",
                             self.frame_ms,
                             cpu_ms,
-                            self.gpu_frames()
+                            self.gpu_frames(),
+                            if self.paints_on_gpu() { "GPU" } else { "CPU" },
+                            self.gpu_strokes()
                         ),
                     );
                 });
         }
-        if self.loading.is_some() || self.grow_job.is_some() || self.stats_job.is_some() {
+        if !self.edits_settled() {
+            // Strokes come back within a frame or two; keep frames coming.
+            ctx.request_repaint();
+        } else if self.loading.is_some() || self.grow_job.is_some() || self.stats_job.is_some() {
             ctx.request_repaint_after(std::time::Duration::from_millis(50));
         }
         self.screenshot_step(&ctx);

@@ -117,8 +117,11 @@ pub struct Document {
     pub label_set: LabelSet,
     pub active_label: u8,
     pub undo: UndoStack,
-    /// Bumped on every change of `labels` or the preview (GPU re-upload, stats).
+    /// Bumped on every change of `labels` or the preview (statistics, 3-D bricks).
     pub labels_version: u64,
+    /// Bumped when the CPU changed what is displayed (the GPU then re-uploads
+    /// the map); GPU brush strokes, already in the texture, leave it alone.
+    pub upload_version: u64,
     /// Bumped when label colours/visibility change (display only).
     pub display_version: u64,
     pub dirty: bool,
@@ -150,6 +153,7 @@ impl Document {
             active_label: 1,
             undo: UndoStack::new(DEFAULT_UNDO_BUDGET_BYTES),
             labels_version: 1,
+            upload_version: 1,
             display_version: 1,
             dirty: false,
             image_path,
@@ -197,8 +201,27 @@ impl Document {
     }
 
     fn touch_labels(&mut self) {
-        self.labels_version += 1;
+        self.touch_display();
         self.dirty = true;
+    }
+
+    /// The displayed map changed on the CPU (preview shown or dropped).
+    fn touch_display(&mut self) {
+        self.labels_version += 1;
+        self.upload_version += 1;
+    }
+
+    /// Makes the GPU take the CPU copy again (after a GPU edit failed).
+    pub fn force_upload(&mut self) {
+        self.touch_display();
+    }
+
+    /// Boxes of GPU brush strokes were copied into `labels` (already on the GPU).
+    pub fn gpu_strokes_applied(&mut self, voxels_changed: u64) {
+        self.labels_version += 1;
+        if voxels_changed > 0 {
+            self.dirty = true;
+        }
     }
 
     /// Labels to display: the grow preview when there is one.
@@ -220,7 +243,9 @@ impl Document {
 
     /// Starts a brush/eraser stroke: keeps the map as it was for one undo step.
     pub fn begin_stroke(&mut self) {
-        self.grow_preview = None;
+        if self.grow_preview.take().is_some() {
+            self.touch_display();
+        }
         self.stroke_before = Some(self.labels.clone());
     }
 
@@ -233,6 +258,28 @@ impl Document {
         erase: bool,
         plane: Option<SlicePlane>,
     ) -> Result<u64, String> {
+        let stroke = self.brush_stroke(points_ras_mm, settings, erase, plane);
+        self.apply_cpu_stroke(&stroke)
+    }
+
+    /// Applies a stroke with the exact CPU reference (no GPU, or its fallback).
+    pub fn apply_cpu_stroke(&mut self, stroke: &BrushStroke) -> Result<u64, String> {
+        let changed = brush::cpu::apply_stroke(&self.volume, &mut self.labels, stroke)
+            .map_err(|e| e.to_string())?;
+        if changed > 0 {
+            self.touch_labels();
+        }
+        Ok(changed)
+    }
+
+    /// The engine's stroke for a segment under the current brush settings.
+    pub fn brush_stroke(
+        &self,
+        points_ras_mm: Vec<DVec3>,
+        settings: &BrushSettings,
+        erase: bool,
+        plane: Option<SlicePlane>,
+    ) -> BrushStroke {
         let mode = if erase {
             BrushMode::Erase {
                 only_label: (!settings.overwrite_other_labels).then_some(self.active_label),
@@ -242,7 +289,7 @@ impl Document {
                 label: self.active_label,
             }
         };
-        let stroke = BrushStroke {
+        BrushStroke {
             points_ras_mm,
             radius_mm: settings.radius_mm,
             mode,
@@ -258,13 +305,7 @@ impl Document {
                 None
             },
             locked_bits: self.label_set.locked_bits(),
-        };
-        let changed = brush::cpu::apply_stroke(&self.volume, &mut self.labels, &stroke)
-            .map_err(|e| e.to_string())?;
-        if changed > 0 {
-            self.touch_labels();
         }
-        Ok(changed)
     }
 
     /// Ends the stroke: records it as one undo step (whole-map compare, ~20 ms per 128 MiB).
@@ -293,7 +334,9 @@ impl Document {
     }
 
     pub fn undo(&mut self) -> Result<Option<String>, String> {
-        self.grow_preview = None;
+        if self.grow_preview.take().is_some() {
+            self.touch_display();
+        }
         let applied = self
             .undo
             .undo(&mut self.labels)
@@ -305,7 +348,9 @@ impl Document {
     }
 
     pub fn redo(&mut self) -> Result<Option<String>, String> {
-        self.grow_preview = None;
+        if self.grow_preview.take().is_some() {
+            self.touch_display();
+        }
         let applied = self
             .undo
             .redo(&mut self.labels)
@@ -356,7 +401,7 @@ impl Document {
     /// Installs a computed preview (from the worker); stale ones are dropped by the caller.
     pub fn set_grow_preview(&mut self, preview: GrowPreview) {
         self.grow_preview = Some(preview);
-        self.labels_version += 1;
+        self.touch_display();
     }
 
     /// Commits the preview as one undoable edit.
@@ -375,7 +420,7 @@ impl Document {
 
     pub fn cancel_grow(&mut self) {
         if self.grow_preview.take().is_some() {
-            self.labels_version += 1;
+            self.touch_display();
         }
     }
 

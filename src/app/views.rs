@@ -7,6 +7,7 @@ use egui::{Align2, Color32, FontId, PointerButton, Pos2, Rect, Sense, Stroke, Ve
 use glam::{DVec2, DVec3};
 
 use super::gpu_callback::{GpuStats, LabelsUpload, ViewCallback, ViewJob, ViewKind};
+use super::gpu_edits::GpuEdits;
 use super::state::{BrushSettings, Document, Tool};
 use crate::render::labels::label_lut_for;
 use crate::render::mpr::{
@@ -160,6 +161,10 @@ pub fn slice_geometry(
 pub struct ViewInputs<'a> {
     pub tool: Tool,
     pub brush: &'a BrushSettings,
+    /// The GPU brush; None = paint with the CPU reference.
+    pub gpu_edits: Option<&'a GpuEdits>,
+    /// The last stroke still waits for its GPU boxes: no new stroke yet.
+    pub stroke_ending: bool,
     pub labels: &'a LabelsUpload,
     pub target_format: Option<wgpu::TextureFormat>,
     pub stats: &'a Arc<GpuStats>,
@@ -170,6 +175,10 @@ pub struct ViewInputs<'a> {
 #[derive(Debug, PartialEq)]
 pub enum ViewAction {
     GrowSeed([u32; 3]),
+    /// The mouse was released: record the stroke as one undo step once it is back.
+    EndStroke {
+        erase: bool,
+    },
     Error(String),
 }
 
@@ -199,6 +208,19 @@ fn to_screen(geom: &SliceGeometry, rect: Rect, px: (f64, f64)) -> Pos2 {
         rect.min.x + ((px.0 + 0.5) / geom.size[0] as f64) as f32 * rect.width(),
         rect.min.y + ((px.1 + 0.5) / geom.size[1] as f64) as f32 * rect.height(),
     )
+}
+
+/// The labels panel's colours and visibility for the 3-D view, each label's
+/// opacity scaled by the 3-D label-opacity slider.
+fn label_lut_3d(set: &crate::annotate::labels::LabelSet, opacity_3d: f32) -> Vec<u32> {
+    label_lut_for(set, 1.0)
+        .into_iter()
+        .map(|rgba| {
+            let [r, g, b, a] = rgba.to_le_bytes();
+            let a = (f32::from(a) * opacity_3d.clamp(0.0, 1.0)).round() as u8;
+            u32::from_le_bytes([r, g, b, a])
+        })
+        .collect()
 }
 
 pub fn hover_info(doc: &Document, ras_mm: DVec3) -> HoverInfo {
@@ -310,7 +332,8 @@ pub fn slice_view(
             }
             Tool::Brush | Tool::Eraser => {
                 let erase = inputs.tool == Tool::Eraser;
-                if response.is_pointer_button_down_on() && primary_down {
+                let may_start = viewer.last_stroke_ras.is_some() || !inputs.stroke_ending;
+                if response.is_pointer_button_down_on() && primary_down && may_start {
                     let points = match viewer.last_stroke_ras {
                         None => {
                             doc.begin_stroke();
@@ -320,9 +343,14 @@ pub fn slice_view(
                         Some(last) => vec![last, ras],
                     };
                     if viewer.last_stroke_ras != Some(ras) {
-                        if let Err(e) = doc.stroke_segment(points, inputs.brush, erase, Some(plane))
-                        {
-                            actions.push(ViewAction::Error(e));
+                        let stroke = doc.brush_stroke(points, inputs.brush, erase, Some(plane));
+                        match inputs.gpu_edits {
+                            Some(gpu) => gpu.submit(doc.volume_id, stroke),
+                            None => {
+                                if let Err(e) = doc.apply_cpu_stroke(&stroke) {
+                                    actions.push(ViewAction::Error(e));
+                                }
+                            }
                         }
                         viewer.last_edit_s = inputs.now_s;
                     }
@@ -344,9 +372,9 @@ pub fn slice_view(
     if viewer.stroke_view == Some(kind) && !primary_down {
         viewer.stroke_view = None;
         viewer.last_stroke_ras = None;
-        if let Err(e) = doc.end_stroke(inputs.tool == Tool::Eraser) {
-            actions.push(ViewAction::Error(e));
-        }
+        actions.push(ViewAction::EndStroke {
+            erase: inputs.tool == Tool::Eraser,
+        });
     }
     if response.double_clicked() {
         viewer.maximised = if viewer.maximised.is_some() {
@@ -377,6 +405,7 @@ pub fn slice_view(
                 volume_id: doc.volume_id,
                 volume: doc.volume.clone(),
                 labels: inputs.labels.clone(),
+                edits: inputs.gpu_edits.map(|g| g.shared.clone()),
                 job: ViewJob::Mpr(Box::new(params)),
                 target_format: format,
                 stats: inputs.stats.clone(),
@@ -570,6 +599,7 @@ pub fn volume_view(
             _ => None,
         };
         settings.label_opacity = viewer.label_opacity_3d;
+        settings.label_colors = Some(label_lut_3d(&doc.label_set, viewer.label_opacity_3d));
         settings.jitter = false;
         if viewer.clip_enabled {
             let n = doc.volume.shape.map(|n| (n as f64 - 1.0).max(0.0));
@@ -580,7 +610,7 @@ pub fn volume_view(
         }
         // Bricks follow the labels once edits pause for a second.
         if inputs.now_s - viewer.last_edit_s > 1.0 {
-            viewer.bricks_labels_version = inputs.labels.version;
+            viewer.bricks_labels_version = doc.labels_version;
         } else {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(1100));
@@ -592,6 +622,7 @@ pub fn volume_view(
                 volume_id: doc.volume_id,
                 volume: doc.volume.clone(),
                 labels: inputs.labels.clone(),
+                edits: inputs.gpu_edits.map(|g| g.shared.clone()),
                 job: ViewJob::Volume3d {
                     frame: viewer.camera.ray_frame(w, h, true),
                     settings: Box::new(settings),

@@ -66,6 +66,10 @@ pub struct RenderSettings {
     pub clip_vox: Option<ClipBox>,
     /// Label opacity per smallest-voxel-spacing step.
     pub label_opacity: f32,
+    /// Per-label colours in the packing of [`label_lut`] (the app's label set:
+    /// own colours, hidden labels transparent); `None` = default colours at
+    /// `label_opacity`.
+    pub label_colors: Option<Vec<u32>>,
     /// Samples per voxel along the ray (1 makes axis-aligned samples hit voxel centres).
     pub samples_per_voxel: f32,
     /// Per-pixel random ray start (against wood-grain); off for exact, repeatable images.
@@ -85,6 +89,7 @@ impl RenderSettings {
             threshold: 300.0,
             clip_vox: None,
             label_opacity: 0.5,
+            label_colors: None,
             samples_per_voxel: if dvr_like { 2.0 } else { 1.0 },
             jitter: dvr_like,
             empty_space_skipping: true,
@@ -433,7 +438,10 @@ impl Raymarcher {
         let params = RaymarchParams::new(volume, frame, settings);
         queue.write_buffer(&volume.params_buf, 0, bytemuck::bytes_of(&params));
         queue.write_buffer(&volume.tf_buf, 0, &tf_bytes(&settings.transfer));
-        let lut = label_lut(settings.label_opacity);
+        let lut = match &settings.label_colors {
+            Some(colors) if colors.len() == 256 => colors.clone(),
+            _ => label_lut(settings.label_opacity),
+        };
         queue.write_buffer(&volume.label_lut_buf, 0, bytemuck::cast_slice(&lut));
         let pipeline = &self.variant(volume.image.format).raymarch;
         let ((), err) = capture_errors(device, || {
