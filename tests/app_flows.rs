@@ -281,6 +281,59 @@ fn unsaved_prompt_cancel_keeps_and_save_writes() {
     assert_eq!(names, ["Lesion"]);
 }
 
+/// Never-saved labels: Save in the quit prompt asks for a path first; the
+/// prompt waits behind that window and the quit goes on once the save worked.
+#[test]
+fn unsaved_prompt_save_asks_for_a_path_then_quits() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("first_save.nii.gz");
+    let mut h = harness(small_sample(), None);
+    paint_stroke(&mut h, 0.0);
+    let painted = labels(&h);
+    assert!(dirty(&h));
+
+    request_close(&mut h);
+    h.get_by_label(QUIT_PROMPT);
+    h.get_by_label("Save").click();
+    h.step();
+    h.step();
+    assert!(!close_was_sent(&h), "no path yet: nothing may quit");
+    assert!(
+        h.query_by_label(QUIT_PROMPT).is_none(),
+        "the prompt waits behind the path window"
+    );
+    // The path field has the keyboard as soon as its window opens.
+    let field = h
+        .query_all_by_role(egui::accesskit::Role::TextInput)
+        .find(|n| n.value().as_deref() == Some("sample_labels.nii.gz"))
+        .expect("path field");
+    assert!(
+        field.is_focused(),
+        "the path field should take the keyboard"
+    );
+    replace_text(
+        &mut h,
+        "sample_labels.nii.gz",
+        out.to_str().expect("utf-8 path"),
+    );
+    assert!(
+        h.query_all_by_value(out.to_str().expect("utf-8 path"))
+            .next()
+            .is_some(),
+        "the typed path did not reach the field"
+    );
+    h.get_by_label("OK").click();
+    h.step();
+    // The close command is in the output of the frame that saved.
+    assert!(close_was_sent(&h), "the quit goes on after the save");
+    assert!(
+        out.exists() && sidecar_path(&out).exists(),
+        "map and sidecar written"
+    );
+    assert_eq!(differing(&read_label_map(&out).1, &painted), 0);
+    assert!(!dirty(&h));
+}
+
 #[test]
 fn unsaved_prompt_on_open_cancel_keeps_document() {
     let mut h = harness(small_sample(), None);

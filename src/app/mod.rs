@@ -141,6 +141,8 @@ pub struct RaysegApp {
     pending: Option<Pending>,
     quit_confirmed: bool,
     path_prompt: Option<(bool, String)>,
+    /// The path window's field was given the keyboard (once per opening).
+    path_prompt_focused: bool,
     recovery_offer: Option<PathBuf>,
     last_autosave_s: f64,
     screenshot_requested: bool,
@@ -208,6 +210,7 @@ impl RaysegApp {
             pending: None,
             quit_confirmed: false,
             path_prompt: None,
+            path_prompt_focused: false,
             recovery_offer: None,
             last_autosave_s: 0.0,
             screenshot_requested: false,
@@ -1067,7 +1070,14 @@ impl RaysegApp {
                 "Save labels to"
             })
             .show(ctx, |ui| {
-                ui.add(egui::TextEdit::singleline(text).desired_width(400.0));
+                let field = ui.add(egui::TextEdit::singleline(text).desired_width(400.0));
+                // Type at once: the field takes the keyboard when the window opens
+                // (asked until it has it: the frame after a modal closes refuses).
+                if field.has_focus() {
+                    self.path_prompt_focused = true;
+                } else if !self.path_prompt_focused {
+                    field.request_focus();
+                }
                 ui.horizontal(|ui| {
                     go = ui.button("OK").clicked();
                     cancel = ui.button("Cancel").clicked();
@@ -1076,6 +1086,7 @@ impl RaysegApp {
             if go {
                 let path = PathBuf::from(text.trim());
                 self.path_prompt = None;
+                self.path_prompt_focused = false;
                 if opening {
                     self.open(Source::Path {
                         image: path,
@@ -1090,6 +1101,7 @@ impl RaysegApp {
                 }
             } else if cancel {
                 self.path_prompt = None;
+                self.path_prompt_focused = false;
             }
         }
         if let Some(path) = self.recovery_offer.clone() {
