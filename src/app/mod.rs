@@ -825,7 +825,7 @@ impl eframe::App for RaysegApp {
         if self.show_debug {
             let cpu_ms = t0.elapsed().as_secs_f64() * 1000.0;
             egui::Area::new(egui::Id::unique("debug_overlay"))
-                .anchor(egui::Align2::LEFT_BOTTOM, [8.0, -32.0])
+                .anchor(egui::Align2::LEFT_BOTTOM, [170.0, -32.0])
                 .show(&ctx, |ui| {
                     ui.colored_label(
                         Color32::YELLOW,

@@ -333,7 +333,12 @@ pub fn slice_view(
             Tool::Brush | Tool::Eraser => {
                 let erase = inputs.tool == Tool::Eraser;
                 let may_start = viewer.last_stroke_ras.is_some() || !inputs.stroke_ending;
-                if response.is_pointer_button_down_on() && primary_down && may_start {
+                // A press and release within one frame (a quick click) paints a dot.
+                let quick_click =
+                    response.clicked_by(PointerButton::Primary) && viewer.last_stroke_ras.is_none();
+                if (response.is_pointer_button_down_on() && primary_down || quick_click)
+                    && may_start
+                {
                     let points = match viewer.last_stroke_ras {
                         None => {
                             doc.begin_stroke();
