@@ -3,7 +3,7 @@
 //! the engine's loaders have no cancellation points, so the thread runs to its end).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -12,7 +12,7 @@ use crate::annotate::label_files::load_sidecar;
 use crate::annotate::labels::LabelSet;
 use crate::render::labels::labels_on_grid;
 use crate::volume::phantom::{PhantomSpec, ct_phantom};
-use crate::volume::{LoadOptions, Volume, load};
+use crate::volume::{LoadOptions, Progress, Volume, load};
 
 /// What to open.
 #[derive(Clone, Debug, PartialEq)]
@@ -43,6 +43,8 @@ pub struct Loading {
     pub source: Source,
     pub started: Instant,
     pub stage: Arc<Mutex<String>>,
+    /// Fraction done as f32 bits; negative while unknown.
+    fraction: Arc<AtomicU32>,
     cancelled: Arc<AtomicBool>,
     rx: Receiver<Result<Loaded, String>>,
 }
@@ -62,14 +64,21 @@ impl Loading {
         let (tx, rx) = channel();
         let stage = Arc::new(Mutex::new("starting".to_owned()));
         let cancelled = Arc::new(AtomicBool::new(false));
+        let fraction = Arc::new(AtomicU32::new((-1.0f32).to_bits()));
         let (stage2, cancelled2, source2) = (stage.clone(), cancelled.clone(), source.clone());
+        let fraction2 = fraction.clone();
         std::thread::spawn(move || {
             let set_stage = |s: &str| {
                 if let Ok(mut g) = stage2.lock() {
                     *g = s.to_owned();
                 }
+                fraction2.store((-1.0f32).to_bits(), Ordering::Relaxed);
             };
-            let result = load_source(&source2, &set_stage);
+            let fraction3 = fraction2.clone();
+            let progress = Progress(Arc::new(move |f: f32| {
+                fraction3.store(f.to_bits(), Ordering::Relaxed);
+            }));
+            let result = load_source(&source2, &set_stage, &progress);
             if !cancelled2.load(Ordering::Relaxed) {
                 // The receiver may be gone (app closed); nothing to do then.
                 let _ = tx.send(result);
@@ -79,9 +88,16 @@ impl Loading {
             source,
             started: Instant::now(),
             stage,
+            fraction,
             cancelled,
             rx,
         }
+    }
+
+    /// Fraction done, when the loader knows it (DICOM series).
+    pub fn fraction(&self) -> Option<f32> {
+        let f = f32::from_bits(self.fraction.load(Ordering::Relaxed));
+        (f >= 0.0).then_some(f)
     }
 
     pub fn cancel(&self) {
@@ -109,7 +125,11 @@ impl Loading {
     }
 }
 
-fn load_source(source: &Source, set_stage: &dyn Fn(&str)) -> Result<Loaded, String> {
+fn load_source(
+    source: &Source,
+    set_stage: &dyn Fn(&str),
+    progress: &Progress,
+) -> Result<Loaded, String> {
     match source {
         Source::Sample(spec) => {
             set_stage("building the phantom");
@@ -122,7 +142,11 @@ fn load_source(source: &Source, set_stage: &dyn Fn(&str)) -> Result<Loaded, Stri
         }
         Source::Path { image, labels } => {
             set_stage("reading the image");
-            let volume = load(image, &LoadOptions::default()).map_err(|e| e.to_string())?;
+            let options = LoadOptions {
+                progress: Some(progress.clone()),
+                ..LoadOptions::default()
+            };
+            let volume = load(image, &options).map_err(|e| e.to_string())?;
             let labels = match labels {
                 None => None,
                 Some(path) => {

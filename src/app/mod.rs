@@ -799,13 +799,19 @@ impl eframe::App for RaysegApp {
                 let mut cancel = false;
                 if let Some(l) = &self.loading {
                     ui.horizontal(|ui| {
-                        ui.spinner();
-                        ui.label(format!(
+                        let text = format!(
                             "Loading {} - {} ({:.1} s)",
                             l.source.describe(),
                             l.stage(),
                             l.started.elapsed().as_secs_f64()
-                        ));
+                        );
+                        // A real fraction where the loader knows it (DICOM series),
+                        // else an animated bar.
+                        let bar = match l.fraction() {
+                            Some(f) => egui::ProgressBar::new(f).show_percentage(),
+                            None => egui::ProgressBar::new(0.0).animate(true),
+                        };
+                        ui.add(bar.text(text).desired_width(ui.available_width() - 140.0));
                         cancel = ui.button("Cancel loading").clicked();
                     });
                 }

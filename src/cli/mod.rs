@@ -63,6 +63,7 @@ impl SourceArgs {
         let options = LoadOptions {
             volume_index: self.volume,
             series_uid: self.series.clone(),
+            progress: None,
         };
         // LoadError already names the file and the problem.
         Ok(load(&self.path, &options)?)

@@ -267,6 +267,25 @@ pub struct LoadOptions {
     pub volume_index: usize,
     /// Which series of a DICOM folder; default: the one with the most images.
     pub series_uid: Option<String>,
+    /// Told the fraction done (0..=1) where a loader can know it (DICOM
+    /// series: files scanned, then slices decoded).
+    pub progress: Option<Progress>,
+}
+
+/// A progress callback, callable from loader worker threads.
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<dyn Fn(f32) + Send + Sync>);
+
+impl Progress {
+    pub fn report(&self, fraction: f32) {
+        (self.0)(fraction.clamp(0.0, 1.0));
+    }
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress(..)")
+    }
 }
 
 /// Loads a NIfTI file, a DICOM file or a folder holding a DICOM series.

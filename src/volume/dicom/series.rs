@@ -79,7 +79,22 @@ pub(crate) fn load_series_dir(dir: &Path, options: &LoadOptions) -> Result<Volum
     let mut files = Vec::new();
     collect_files(dir, &mut files)?;
     files.sort();
-    let candidates: Vec<Candidate> = files.par_iter().filter_map(|p| read_candidate(p)).collect();
+    // Progress: the header scan is the first 30 %, decoding the rest.
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let tick = |start: f32, span: f32, total: usize| {
+        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if let Some(p) = &options.progress {
+            p.report(start + span * n as f32 / total.max(1) as f32);
+        }
+    };
+    let candidates: Vec<Candidate> = files
+        .par_iter()
+        .filter_map(|p| {
+            let c = read_candidate(p);
+            tick(0.0, 0.3, files.len());
+            c
+        })
+        .collect();
     if candidates.is_empty() {
         return Err(LoadError::new(dir, LoadErrorKind::NoDicom));
     }
@@ -188,9 +203,14 @@ pub(crate) fn load_series_dir(dir: &Path, options: &LoadOptions) -> Result<Volum
     };
     let (rows, columns) = (first.hdr.rows, first.hdr.columns);
 
+    done.store(0, std::sync::atomic::Ordering::Relaxed);
     let decoded: Vec<(decode::StoredFrames, ImageHeader)> = ordered
         .par_iter()
-        .map(|c| decode_file(&c.path, rows, columns))
+        .map(|c| {
+            let d = decode_file(&c.path, rows, columns);
+            tick(0.3, 0.7, ordered.len());
+            d
+        })
         .collect::<Result<_, _>>()?;
     let slices: Vec<_> = decoded
         .iter()
