@@ -149,6 +149,10 @@ fn brush_undo_grow_and_labels() {
     // Region grow from a click in the axial view: preview, then Accept. The app
     // grows on the GPU; the result is compared with the CPU reference below.
     assert!(h.state().grows_on_gpu(), "the app must grow on the GPU");
+    assert!(
+        h.state().grow_shares_renderer_image(),
+        "the grower must read the renderer's image texture, not a second copy"
+    );
     h.get_by_label("Region grow").click();
     h.step();
     let seed_pos = view_centre(&h, ViewKind::Axial);

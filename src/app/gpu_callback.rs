@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::gpu_edits::{SharedEdits, record_strokes};
+use super::gpu_grow::SharedImage;
 use crate::annotate::brush::Brush;
 use crate::render::labels::LabelTexture;
 use crate::render::mpr::{MprRenderer, SliceParams, create_output_texture};
@@ -85,6 +86,8 @@ pub struct ViewCallback {
     pub labels: LabelsUpload,
     /// Brush strokes to record into the label texture (GPU brush), if any.
     pub edits: Option<SharedEdits>,
+    /// Where the image texture is published for the app's region growing.
+    pub image_slot: Option<SharedImage>,
     pub job: ViewJob,
     pub target_format: wgpu::TextureFormat,
     pub stats: Arc<GpuStats>,
@@ -233,6 +236,11 @@ impl GpuResources {
         if self.volume.as_ref().map(|v| v.id) != Some(cb.volume_id) {
             // Drop the old volume's textures first to bound peak memory.
             self.volume = None;
+            if let Some(slot) = &cb.image_slot
+                && let Ok(mut s) = slot.lock()
+            {
+                *s = None;
+            }
             // The GPU brush writes the label texture in place.
             let label_usage = if cb.edits.is_some() {
                 wgpu::TextureUsages::STORAGE_BINDING
@@ -249,6 +257,11 @@ impl GpuResources {
                     label_usage,
                 )
                 .map_err(|e| e.to_string())?;
+            if let Some(slot) = &cb.image_slot
+                && let Ok(mut s) = slot.lock()
+            {
+                *s = Some((cb.volume_id, prepared.image.clone()));
+            }
             self.volume = Some(GpuVolume {
                 id: cb.volume_id,
                 prepared,

@@ -1,6 +1,8 @@
 //! Region growing on the GPU for the app: the grower's pipelines are built
-//! once, the image is uploaded once per volume, and each grow runs on a worker
-//! thread (it waits on the GPU, so never on the UI thread).
+//! once, the image is the renderer's own texture (published by the views'
+//! `prepare`, so the app keeps one copy: 2 bytes per voxel for 16-bit data),
+//! and each grow runs on a worker thread (it waits on the GPU, so never on the
+//! UI thread). Before the views have rendered, the grower uploads its own copy.
 
 use std::sync::{Arc, Mutex};
 
@@ -15,11 +17,16 @@ enum ImageOnGpu {
     Texture(VolumeTexture),
 }
 
+/// The renderer's image texture and the document volume id it belongs to.
+pub type SharedImage = Arc<Mutex<Option<(u64, VolumeTexture)>>>;
+
 pub struct GpuGrow {
     device: wgpu::Device,
     queue: wgpu::Queue,
     grower: RegionGrower,
-    /// (pointer identity of the volume, its upload).
+    /// Set by the views' `prepare`.
+    pub renderer_image: SharedImage,
+    /// (pointer identity of the volume, its upload) when the renderer's is missing.
     image: Mutex<Option<(usize, ImageOnGpu)>>,
 }
 
@@ -30,6 +37,7 @@ impl GpuGrow {
             device: device.clone(),
             queue: queue.clone(),
             grower,
+            renderer_image: SharedImage::default(),
             image: Mutex::new(None),
         }))
     }
@@ -38,10 +46,23 @@ impl GpuGrow {
     pub fn grow(
         &self,
         volume: &Arc<Volume>,
+        volume_id: u64,
         labels: &mut Vec<u8>,
         request: &GrowRequest,
     ) -> Result<GrowOutcome, String> {
         let (device, queue) = (&self.device, &self.queue);
+        let shared = self
+            .renderer_image
+            .lock()
+            .ok()
+            .and_then(|s| s.as_ref().filter(|(id, _)| *id == volume_id).cloned());
+        if let Some((_, texture)) = shared {
+            // The renderer's copy: drop ours if an earlier grow made one.
+            if let Ok(mut own) = self.image.lock() {
+                *own = None;
+            }
+            return self.grow_with(GrowImage::Texture(&texture), volume, labels, request);
+        }
         let key = Arc::as_ptr(volume) as usize;
         let mut cached = self
             .image
@@ -64,6 +85,17 @@ impl GpuGrow {
             ImageOnGpu::Packed(p) => GrowImage::Packed(p),
             ImageOnGpu::Texture(t) => GrowImage::Texture(t),
         };
+        self.grow_with(image, volume, labels, request)
+    }
+
+    fn grow_with(
+        &self,
+        image: GrowImage<'_>,
+        volume: &Volume,
+        labels: &mut Vec<u8>,
+        request: &GrowRequest,
+    ) -> Result<GrowOutcome, String> {
+        let (device, queue) = (&self.device, &self.queue);
         let gpu_labels = GpuLabelVolume::new(device, volume.shape.map(|n| n as u32))
             .map_err(|e| e.to_string())?;
         gpu_labels.write(queue, labels).map_err(|e| e.to_string())?;

@@ -244,6 +244,18 @@ impl RaysegApp {
         self.gpu_grow.is_some()
     }
 
+    /// True when region growing reads the renderer's image texture (one image
+    /// copy on the GPU) for the open document.
+    pub fn grow_shares_renderer_image(&self) -> bool {
+        let (Some(g), Some(doc)) = (self.gpu_grow.as_ref(), self.doc.as_ref()) else {
+            return false;
+        };
+        g.renderer_image
+            .lock()
+            .map(|s| s.as_ref().is_some_and(|(id, _)| *id == doc.volume_id))
+            .unwrap_or(false)
+    }
+
     /// True when brush strokes are painted by the GPU kernel into the label texture.
     pub fn paints_on_gpu(&self) -> bool {
         self.gpu_edits.is_some()
@@ -455,13 +467,14 @@ impl RaysegApp {
                 let (volume, labels, settings) =
                     (doc.volume.clone(), doc.labels.clone(), self.grow.clone());
                 let gpu = self.gpu_grow.clone();
+                let volume_id = doc.volume_id;
                 std::thread::spawn(move || {
                     let r = state::compute_grow_preview(
                         &volume,
                         labels,
                         &request,
                         settings,
-                        gpu.as_deref(),
+                        gpu.as_deref().map(|g| (g, volume_id)),
                     );
                     let _ = tx.send((generation, r));
                 });
@@ -673,6 +686,7 @@ impl RaysegApp {
             brush: &self.brush,
             gpu_edits: self.gpu_edits.as_ref(),
             stroke_ending: self.stroke_ending.is_some(),
+            image_slot: self.gpu_grow.as_ref().map(|g| g.renderer_image.clone()),
             labels: &labels,
             target_format: self.target_format,
             stats: &self.gpu_stats,

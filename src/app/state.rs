@@ -475,10 +475,10 @@ pub fn compute_grow_preview(
     mut labels: Vec<u8>,
     request: &GrowRequest,
     settings: GrowSettings,
-    gpu: Option<&super::gpu_grow::GpuGrow>,
+    gpu: Option<(&super::gpu_grow::GpuGrow, u64)>,
 ) -> Result<GrowPreview, String> {
     let outcome = match gpu {
-        Some(gpu) => gpu.grow(volume, &mut labels, request)?,
+        Some((gpu, volume_id)) => gpu.grow(volume, volume_id, &mut labels, request)?,
         None => grow_cpu(volume, &mut labels, request).map_err(|e| e.to_string())?,
     };
     Ok(GrowPreview {

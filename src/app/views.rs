@@ -165,6 +165,8 @@ pub struct ViewInputs<'a> {
     pub gpu_edits: Option<&'a GpuEdits>,
     /// The last stroke still waits for its GPU boxes: no new stroke yet.
     pub stroke_ending: bool,
+    /// Where `prepare` publishes the image texture for region growing.
+    pub image_slot: Option<super::gpu_grow::SharedImage>,
     pub labels: &'a LabelsUpload,
     pub target_format: Option<wgpu::TextureFormat>,
     pub stats: &'a Arc<GpuStats>,
@@ -411,6 +413,7 @@ pub fn slice_view(
                 volume: doc.volume.clone(),
                 labels: inputs.labels.clone(),
                 edits: inputs.gpu_edits.map(|g| g.shared.clone()),
+                image_slot: inputs.image_slot.clone(),
                 job: ViewJob::Mpr(Box::new(params)),
                 target_format: format,
                 stats: inputs.stats.clone(),
@@ -628,6 +631,7 @@ pub fn volume_view(
                 volume: doc.volume.clone(),
                 labels: inputs.labels.clone(),
                 edits: inputs.gpu_edits.map(|g| g.shared.clone()),
+                image_slot: inputs.image_slot.clone(),
                 job: ViewJob::Volume3d {
                     frame: viewer.camera.ray_frame(w, h, true),
                     settings: Box::new(settings),

@@ -54,7 +54,8 @@ impl VolumeFormat {
     }
 }
 
-/// A volume uploaded as one 3-D texture.
+/// A volume uploaded as one 3-D texture (clones share the GPU texture).
+#[derive(Clone)]
 pub struct VolumeTexture {
     pub texture: wgpu::Texture,
     pub view: wgpu::TextureView,
