@@ -15,6 +15,12 @@ pub struct PhantomArgs {
     /// Voxels per axis (cube).
     #[arg(long, default_value_t = 256)]
     pub size: usize,
+    /// Voxels per axis X,Y,Z (overrides --size), e.g. 512,512,1000.
+    #[arg(long, value_name = "X,Y,Z", value_delimiter = ',', num_args = 1)]
+    pub shape: Vec<usize>,
+    /// Sub-voxel samples per axis for partial-volume edges (1..=8; 1 is fastest).
+    #[arg(long, default_value_t = 4)]
+    pub supersample: usize,
     /// Voxel spacing X,Y,Z in mm (default 1.5,1.5,1.5).
     #[arg(long, value_name = "X,Y,Z", value_delimiter = ',', num_args = 1)]
     pub spacing: Vec<f64>,
@@ -36,12 +42,17 @@ pub fn run(args: PhantomArgs) -> anyhow::Result<()> {
         [x, y, z] => [*x, *y, *z],
         other => anyhow::bail!("--spacing takes X,Y,Z or one number, got {other:?}"),
     };
+    let shape = match args.shape.as_slice() {
+        [] => [args.size; 3],
+        [x, y, z] => [*x, *y, *z],
+        other => anyhow::bail!("--shape takes X,Y,Z, got {other:?}"),
+    };
     let spec = PhantomSpec {
-        shape: [args.size; 3],
+        shape,
         spacing_mm,
         seed: args.seed,
         noise_sd_hu: args.noise_hu,
-        ..PhantomSpec::default()
+        supersample: args.supersample,
     };
     let (volume, truth) = ct_phantom(&spec)?;
     save_ct_nifti(&args.output, &volume)?;
