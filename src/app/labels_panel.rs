@@ -8,7 +8,7 @@ pub fn show(ui: &mut egui::Ui, doc: &mut Document) -> Vec<String> {
     let mut delete = None;
     let mut display_changed = false;
     egui::Grid::new("labels_grid")
-        .num_columns(6)
+        .num_columns(5)
         .striped(true)
         .show(ui, |ui| {
             ui.label("");
@@ -16,7 +16,6 @@ pub fn show(ui: &mut egui::Ui, doc: &mut Document) -> Vec<String> {
             ui.label("Colour");
             ui.label("Show");
             ui.label("Lock");
-            ui.label("");
             ui.end_row();
             let active = doc.active_label;
             let mut new_active = active;
@@ -29,8 +28,9 @@ pub fn show(ui: &mut egui::Ui, doc: &mut Document) -> Vec<String> {
                 {
                     new_active = info.value;
                 }
+                // Fixed size: inside a grid, desired_width alone is squeezed to a few letters.
                 renamed |= ui
-                    .add(egui::TextEdit::singleline(&mut info.name).desired_width(90.0))
+                    .add_sized([110.0, 20.0], egui::TextEdit::singleline(&mut info.name))
                     .changed();
                 display_changed |= ui.color_edit_button_srgb(&mut info.color).changed();
                 display_changed |= ui
@@ -39,13 +39,6 @@ pub fn show(ui: &mut egui::Ui, doc: &mut Document) -> Vec<String> {
                     .changed();
                 ui.checkbox(&mut info.locked, "")
                     .on_hover_text("Locked: no tool changes it");
-                if ui
-                    .small_button("Delete")
-                    .on_hover_text("Delete label and its voxels")
-                    .clicked()
-                {
-                    delete = Some(info.value);
-                }
                 ui.end_row();
             }
             if new_active != active {
@@ -64,9 +57,18 @@ pub fn show(ui: &mut egui::Ui, doc: &mut Document) -> Vec<String> {
         doc.display_version += 1;
         doc.dirty = true;
     }
-    if ui.button("Add label").clicked() && doc.add_label().is_none() {
-        errors.push("all 255 label values are in use".into());
-    }
+    ui.horizontal(|ui| {
+        if ui.button("Add label").clicked() && doc.add_label().is_none() {
+            errors.push("all 255 label values are in use".into());
+        }
+        if ui
+            .button("Delete label")
+            .on_hover_text("Delete the active label and its voxels (undoable)")
+            .clicked()
+        {
+            delete = Some(doc.active_label);
+        }
+    });
     if let Some(value) = delete
         && let Err(e) = doc.delete_label(value)
     {
