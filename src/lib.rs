@@ -3,6 +3,7 @@
 
 pub mod annotate;
 pub mod app;
+pub mod atomic_file;
 pub mod gpu;
 pub mod render;
 pub mod volume;

@@ -61,11 +61,7 @@ impl RgbaImage {
             path: path.to_path_buf(),
             source,
         };
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let tmp = tempfile::NamedTempFile::new_in(dir).map_err(write_err)?;
+        let tmp = crate::atomic_file::temp_file_for(path).map_err(write_err)?;
         {
             let mut encoder = png::Encoder::new(
                 std::io::BufWriter::new(tmp.as_file()),

@@ -375,11 +375,7 @@ pub fn save_ct_nifti(path: &Path, volume: &Volume) -> Result<(), PhantomError> {
         path: path.to_owned(),
         source,
     };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    let mut tmp = crate::atomic_file::temp_file_for(path).map_err(io)?;
     let gz = path.to_string_lossy().to_ascii_lowercase().ends_with(".gz");
     if gz {
         let mut enc = flate2::write::GzEncoder::new(

@@ -28,12 +28,8 @@ pub fn save_label_map(path: &Path, labels: &[u8], reference: &Volume) -> Result<
     let gz = path
         .file_name()
         .is_some_and(|n| n.to_string_lossy().to_ascii_lowercase().ends_with(".gz"));
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
     let io = |e: std::io::Error| LoadError::io(path, e);
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    let mut tmp = crate::atomic_file::temp_file_for(path).map_err(io)?;
     if gz {
         let mut enc = flate2::write::GzEncoder::new(
             std::io::BufWriter::new(tmp.as_file_mut()),
