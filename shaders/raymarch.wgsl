@@ -5,6 +5,9 @@
 // integers) with voxel_from_ras, so oblique grids render right.
 // Keep Params in sync with RaymarchParams in src/render/raymarch/params.rs.
 // The volume binding is rewritten to texture_3d<i32> for r16sint images.
+// One pipeline per (MODE, LABELS): llvmpipe (lavapipe) runs both sides of every `if`
+// under a lane mask, even when no lane takes it, so code for other modes in the ray
+// loop would cost every step. Constant conditions are folded away by the driver.
 
 const MODE_MIP: u32 = 0u;
 const MODE_MINIP: u32 = 1u;
@@ -19,6 +22,11 @@ const FLAG_EARLY_STOP: u32 = 8u;
 const FLAG_LABELS: u32 = 16u;
 
 const OPAQUE: f32 = 0.99;
+
+// Rewritten per pipeline by src/render/raymarch/mod.rs (as text, not `override`:
+// lavapipe 22.3 did not fold override constants out of the loop).
+const MODE: u32 = MODE_MIP; // SPECIALISED
+const LABELS: bool = false; // SPECIALISED
 
 struct Params {
     voxel_from_ras: mat4x4<f32>,
@@ -82,6 +90,18 @@ fn sample_volume(pos: vec3<f32>) -> f32 {
     return mix(mix(c00, c10, f.y), mix(c01, c11, f.y), f.z);
 }
 
+// Trilinear value (x) and gradient in voxel units (yzw): central differences of the
+// trilinear interpolant over ±1 voxel. (The derivative of the interpolant from the
+// eight corners alone shows the voxel grid as hatching on ch2better; see the commit.)
+fn sample_with_gradient(p: vec3<f32>) -> vec4<f32> {
+    let g = vec3<f32>(
+        sample_volume(p + vec3<f32>(1.0, 0.0, 0.0)) - sample_volume(p - vec3<f32>(1.0, 0.0, 0.0)),
+        sample_volume(p + vec3<f32>(0.0, 1.0, 0.0)) - sample_volume(p - vec3<f32>(0.0, 1.0, 0.0)),
+        sample_volume(p + vec3<f32>(0.0, 0.0, 1.0)) - sample_volume(p - vec3<f32>(0.0, 0.0, 1.0)),
+    ) * 0.5;
+    return vec4<f32>(sample_volume(p), g);
+}
+
 fn label_at(pos: vec3<f32>) -> u32 {
     let q = clamp(vec3<i32>(floor(pos + vec3<f32>(0.5))), vec3<i32>(0), vec3<i32>(params.shape.xyz) - vec3<i32>(1));
     return textureLoad(label_tex, q, 0).x;
@@ -127,26 +147,24 @@ fn correct_alpha(alpha: f32, step_mm: f32) -> f32 {
     return 1.0 - pow(1.0 - clamp(alpha, 0.0, 1.0), step_mm / params.ref_step_mm);
 }
 
-fn gradient_ras(p: vec3<f32>) -> vec3<f32> {
-    let g_vox = vec3<f32>(
-        sample_volume(p + vec3<f32>(1.0, 0.0, 0.0)) - sample_volume(p - vec3<f32>(1.0, 0.0, 0.0)),
-        sample_volume(p + vec3<f32>(0.0, 1.0, 0.0)) - sample_volume(p - vec3<f32>(0.0, 1.0, 0.0)),
-        sample_volume(p + vec3<f32>(0.0, 0.0, 1.0)) - sample_volume(p - vec3<f32>(0.0, 0.0, 1.0)),
-    ) * 0.5;
-    // d(value)/d(ras) = transpose(d(vox)/d(ras)) · d(value)/d(vox).
+// d(value)/d(ras) = transpose(d(vox)/d(ras)) · d(value)/d(vox).
+fn gradient_ras(g_vox: vec3<f32>) -> vec3<f32> {
     let m = params.voxel_from_ras;
     return transpose(mat3x3<f32>(m[0].xyz, m[1].xyz, m[2].xyz)) * g_vox;
 }
 
 // Blinn-Phong with a headlight (light and eye along -dir_ras, so H = L).
-fn shade(rgb: vec3<f32>, p: vec3<f32>, dir_ras: vec3<f32>) -> vec3<f32> {
-    let g = gradient_ras(p);
+fn shade(rgb: vec3<f32>, g_vox: vec3<f32>, dir_ras: vec3<f32>) -> vec3<f32> {
+    let g = gradient_ras(g_vox);
     let len = length(g);
-    if len < 1e-6 {
-        return rgb;
-    }
-    let n_dot_l = abs(dot(g / len, dir_ras));
-    return rgb * (0.3 + 0.7 * n_dot_l) + vec3<f32>(0.25 * pow(n_dot_l, 32.0));
+    let n_dot_l = select(0.0, abs(dot(g, dir_ras)) / len, len >= 1e-6);
+    // n_dot_l^32 by squaring: pow is exp2(log2) per lane on llvmpipe.
+    var spec = n_dot_l * n_dot_l;
+    spec *= spec;
+    spec *= spec;
+    spec *= spec;
+    spec *= spec;
+    return select(rgb, rgb * (0.3 + 0.7 * n_dot_l) + vec3<f32>(0.25 * spec), len >= 1e-6);
 }
 
 fn hash01(p: vec2<u32>) -> f32 {
@@ -169,10 +187,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     let pixel = vec2<i32>(gid.xy);
     let perspective = (params.flags & FLAG_PERSPECTIVE) != 0u;
-    let labels_on = (params.flags & FLAG_LABELS) != 0u;
     let skip_on = (params.flags & FLAG_SKIP) != 0u;
     let early_stop = (params.flags & FLAG_EARLY_STOP) != 0u;
-    let mode = params.mode;
+    let projection = MODE == MODE_MIP || MODE == MODE_MINIP || MODE == MODE_AVERAGE;
 
     let plane = params.origin_ras.xyz + f32(gid.x) * params.right_ras.xyz + f32(gid.y) * params.down_ras.xyz;
     var o_ras = plane;
@@ -194,6 +211,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         t_enter = max(t_enter, 0.0);
     }
     let t_exit = span.y;
+    // Rays that miss the box leave here, before any per-step setup.
     if !(t_exit > t_enter) || any(hi <= lo) {
         textureStore(out_tex, pixel, vec4<f32>(0.0, 0.0, 0.0, 1.0));
         return;
@@ -205,6 +223,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (params.flags & FLAG_JITTER) != 0u {
         phase = hash01(gid.xy);
     }
+    // Per-ray constants of the brick walk: the exit of the brick containing p along
+    // the ray is min over axes of (face - o) / d, face = the brick's far face.
+    let safe_d = select(d, vec3<f32>(1e-20), abs(d) < vec3<f32>(1e-20));
+    let inv_d = 1.0 / safe_d;
+    // Axes the ray does not move along get +1e20, so they never limit the exit.
+    let far_side = select(vec3<f32>(0.0), vec3<f32>(1.0), safe_d > vec3<f32>(0.0));
 
     var vmax = -3.4e38;
     var vmin = 3.4e38;
@@ -213,8 +237,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     var acc = vec4<f32>(0.0);       // DVR/iso colour, premultiplied
     var label_acc = vec4<f32>(0.0); // labels over MIP/MinIP/average
     var hit = false;
+    var t_hit = 0.0;
     let edge = f32(params.shape.w);
     let grid = vec3<i32>(params.brick_grid.xyz);
+    let alpha_exponent = step_mm / params.ref_step_mm;
 
     var s = 0u;
     loop {
@@ -225,19 +251,26 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         let p = o + t * d;
 
         if skip_on {
-            let b = clamp(vec3<i32>(floor((p + vec3<f32>(0.5)) / edge)), vec3<i32>(0), grid - vec3<i32>(1));
+            let bf = clamp(floor((p + vec3<f32>(0.5)) / edge), vec3<f32>(0.0), vec3<f32>(grid - vec3<i32>(1)));
+            let b = vec3<i32>(bf);
             let brick = bricks[b.x + grid.x * (b.y + grid.y * b.z)];
             var skip = false;
-            switch mode {
-                case MODE_MIP: { skip = count > 0u && brick.y <= vmax; }
-                case MODE_MINIP: { skip = count > 0u && brick.x >= vmin; }
-                case MODE_DVR: { skip = tf_transparent(brick.x, brick.y); }
-                case MODE_ISO: { skip = brick.y < params.threshold; }
-                default: {}
+            if MODE == MODE_MIP {
+                skip = count > 0u && brick.y <= vmax;
+            } else if MODE == MODE_MINIP {
+                skip = count > 0u && brick.x >= vmin;
+            } else if MODE == MODE_DVR {
+                skip = tf_transparent(brick.x, brick.y);
+            } else if MODE == MODE_ISO {
+                skip = brick.y < params.threshold;
             }
-            if skip && !(labels_on && brick.z > 0.0) {
-                let blo = vec3<f32>(b) * edge - vec3<f32>(0.5);
-                let t_out = intersect_box(o, d, blo, blo + vec3<f32>(edge)).y;
+            if LABELS {
+                skip = skip && !(brick.z > 0.0);
+            }
+            if skip {
+                let face = (bf + far_side) * edge - vec3<f32>(0.5);
+                let tf3 = (face - o) * inv_d;
+                let t_out = min(min(tf3.x, tf3.y), tf3.z);
                 // First sample index at or past the brick's exit.
                 let next = u32(max(ceil((t_out - t_enter) / step_mm - phase - 1e-3), 0.0));
                 s = max(s + 1u, next);
@@ -245,56 +278,46 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
             }
         }
 
-        let v = sample_volume(p);
+        var sg = vec4<f32>(0.0);
+        if MODE == MODE_DVR {
+            sg = sample_with_gradient(p);
+        } else {
+            sg.x = sample_volume(p);
+        }
+        let v = sg.x;
         var label_rgba = vec4<f32>(0.0);
-        if labels_on {
+        if LABELS {
             let l = label_at(p);
-            if l != 0u {
-                label_rgba = unpack4x8unorm(label_lut[l]);
-                label_rgba.a = correct_alpha(label_rgba.a, step_mm);
-            }
+            label_rgba = unpack4x8unorm(label_lut[l]);
+            label_rgba.a = select(0.0, correct_alpha(label_rgba.a, step_mm), l != 0u);
         }
 
-        switch mode {
-            case MODE_MIP, MODE_MINIP, MODE_AVERAGE: {
-                vmax = max(vmax, v);
-                vmin = min(vmin, v);
-                vsum += v;
-                count += 1u;
+        if projection {
+            vmax = max(vmax, v);
+            vmin = min(vmin, v);
+            vsum += v;
+            count += 1u;
+            if LABELS {
                 if label_rgba.a > 0.0 && label_acc.a < OPAQUE {
                     label_acc = over(label_acc, label_rgba.rgb, label_rgba.a);
                 }
             }
-            case MODE_DVR: {
-                if label_rgba.a > 0.0 {
-                    acc = over(acc, label_rgba.rgb, label_rgba.a);
-                }
-                let c = tf_lookup(v);
-                if c.a > 0.0 {
-                    let alpha = correct_alpha(c.a, step_mm);
-                    acc = over(acc, shade(c.rgb, p, dir_ras), alpha);
-                }
+        } else if MODE == MODE_DVR {
+            if LABELS {
+                acc = over(acc, label_rgba.rgb, label_rgba.a);
             }
-            default: { // MODE_ISO
-                if label_rgba.a > 0.0 {
-                    acc = over(acc, label_rgba.rgb, label_rgba.a);
-                }
-                if v >= params.threshold {
-                    // Bisection between the previous sample (below) and this one.
-                    var t_lo = max(t - step_mm, t_enter);
-                    var t_hi = t;
-                    for (var it = 0; it < 8; it++) {
-                        let t_mid = 0.5 * (t_lo + t_hi);
-                        if sample_volume(o + t_mid * d) >= params.threshold {
-                            t_hi = t_mid;
-                        } else {
-                            t_lo = t_mid;
-                        }
-                    }
-                    let surface = shade(vec3<f32>(0.92, 0.86, 0.76), o + t_hi * d, dir_ras);
-                    acc = over(acc, surface, 1.0);
-                    hit = true;
-                }
+            let c = tf_lookup(v);
+            // Transparent samples add nothing: over() with alpha 0 is the identity.
+            let alpha = 1.0 - pow(1.0 - clamp(c.a, 0.0, 1.0), alpha_exponent);
+            acc = over(acc, shade(c.rgb, sg.yzw, dir_ras), alpha);
+        } else { // MODE_ISO
+            if LABELS {
+                acc = over(acc, label_rgba.rgb, label_rgba.a);
+            }
+            // The surface is refined and shaded after the loop, once per ray.
+            if v >= params.threshold {
+                hit = true;
+                t_hit = t;
             }
         }
         if hit || (early_stop && acc.a > OPAQUE) {
@@ -303,23 +326,38 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         s += 1u;
     }
 
-    var rgb = vec3<f32>(0.0);
-    switch mode {
-        case MODE_MIP, MODE_MINIP, MODE_AVERAGE: {
-            if count > 0u {
-                var v = vmax;
-                if mode == MODE_MINIP {
-                    v = vmin;
-                } else if mode == MODE_AVERAGE {
-                    v = vsum / f32(count);
+    if MODE == MODE_ISO {
+        if hit {
+            // Bisection between the previous sample (below) and this one.
+            var t_lo = max(t_hit - step_mm, t_enter);
+            var t_hi = t_hit;
+            for (var it = 0; it < 8; it++) {
+                let t_mid = 0.5 * (t_lo + t_hi);
+                if sample_volume(o + t_mid * d) >= params.threshold {
+                    t_hi = t_mid;
+                } else {
+                    t_lo = t_mid;
                 }
-                rgb = vec3<f32>(window_grey(v));
             }
-            rgb = label_acc.rgb + (1.0 - label_acc.a) * rgb;
+            let g = sample_with_gradient(o + t_hi * d).yzw;
+            acc = over(acc, shade(vec3<f32>(0.92, 0.86, 0.76), g, dir_ras), 1.0);
         }
-        default: {
-            rgb = acc.rgb;
+    }
+
+    var rgb = vec3<f32>(0.0);
+    if projection {
+        if count > 0u {
+            var v = vmax;
+            if MODE == MODE_MINIP {
+                v = vmin;
+            } else if MODE == MODE_AVERAGE {
+                v = vsum / f32(count);
+            }
+            rgb = vec3<f32>(window_grey(v));
         }
+        rgb = label_acc.rgb + (1.0 - label_acc.a) * rgb;
+    } else {
+        rgb = acc.rgb;
     }
     textureStore(out_tex, pixel, vec4<f32>(clamp(rgb, vec3<f32>(0.0), vec3<f32>(1.0)), 1.0));
 }

@@ -37,6 +37,9 @@ const BRICK_WGSL: &str = include_str!("../../../shaders/brick_minmax.wgsl");
 /// The volume binding as written (r32float); rewritten for r16sint images.
 const TEXEL_F32: &str = "texture_3d<f32>; // VOLUME_TEXEL_TYPE";
 const TEXEL_I32: &str = "texture_3d<i32>; // VOLUME_TEXEL_TYPE";
+/// Defaults of the per-pipeline constants as written, rewritten per pipeline.
+const MODE_MARKER: &str = "const MODE: u32 = MODE_MIP; // SPECIALISED";
+const LABELS_MARKER: &str = "const LABELS: bool = false; // SPECIALISED";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RenderMode {
@@ -160,12 +163,30 @@ pub struct PreparedVolume {
     label_lut_buf: wgpu::Buffer,
 }
 
+/// Modes in the order of `MODE_*` in raymarch.wgsl.
+const MODES: [RenderMode; 5] = [
+    RenderMode::Mip,
+    RenderMode::MinIp,
+    RenderMode::Average,
+    RenderMode::Dvr,
+    RenderMode::Iso,
+];
+
 struct Variant {
-    raymarch: wgpu::ComputePipeline,
+    /// One raymarch pipeline per (mode, labels): index `2 * mode + labels`.
+    raymarch: Vec<wgpu::ComputePipeline>,
+    raymarch_layout: wgpu::BindGroupLayout,
     bricks: wgpu::ComputePipeline,
 }
 
-/// Raymarching pipelines, one pair per volume texture format, created once.
+impl Variant {
+    fn raymarch(&self, mode: RenderMode, labels: bool) -> &wgpu::ComputePipeline {
+        let m = MODES.iter().position(|&x| x == mode).unwrap_or(0);
+        &self.raymarch[2 * m + usize::from(labels)]
+    }
+}
+
+/// Raymarching pipelines, one set per volume texture format, created once.
 pub struct Raymarcher {
     i16: Variant,
     f32: Variant,
@@ -210,16 +231,13 @@ fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
     }
 }
 
-fn make_pipeline(
+/// One compute pipeline per shader source, sharing one bind group layout.
+fn make_pipelines(
     device: &wgpu::Device,
     name: &str,
-    source: &str,
+    sources: &[String],
     entries: &[wgpu::BindGroupLayoutEntry],
-) -> wgpu::ComputePipeline {
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some(&format!("raymarch::{name}_shader")),
-        source: wgpu::ShaderSource::Wgsl(source.into()),
-    });
+) -> (Vec<wgpu::ComputePipeline>, wgpu::BindGroupLayout) {
     let bind_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
         label: Some(&format!("raymarch::{name}_bind_layout")),
         entries,
@@ -229,14 +247,35 @@ fn make_pipeline(
         bind_group_layouts: &[Some(&bind_layout)],
         immediate_size: 0,
     });
-    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-        label: Some(&format!("raymarch::pipeline_{name}")),
-        layout: Some(&layout),
-        module: &module,
-        entry_point: Some("main"),
-        compilation_options: Default::default(),
-        cache: None,
-    })
+    let pipelines = sources
+        .iter()
+        .enumerate()
+        .map(|(i, source)| {
+            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(&format!("raymarch::{name}_shader_{i}")),
+                source: wgpu::ShaderSource::Wgsl(source.as_str().into()),
+            });
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(&format!("raymarch::pipeline_{name}_{i}")),
+                layout: Some(&layout),
+                module: &module,
+                entry_point: Some("main"),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+        })
+        .collect();
+    (pipelines, bind_layout)
+}
+
+/// Replaces `marker` in `source`, failing if the shader no longer has it.
+fn specialise(source: &str, marker: &str, with: &str) -> Result<String, GpuError> {
+    if !source.contains(marker) {
+        return Err(GpuError::Upload(format!(
+            "shader lacks the marker {marker:?}"
+        )));
+    }
+    Ok(source.replace(marker, with))
 }
 
 fn make_variant(device: &wgpu::Device, format: VolumeFormat) -> Result<Variant, GpuError> {
@@ -245,14 +284,9 @@ fn make_variant(device: &wgpu::Device, format: VolumeFormat) -> Result<Variant, 
         VolumeFormat::F32 => ("f32", wgpu::TextureSampleType::Float { filterable: false }),
     };
     let source = |wgsl: &str| -> Result<String, GpuError> {
-        if !wgsl.contains(TEXEL_F32) {
-            return Err(GpuError::Upload(format!(
-                "shader lacks the marker {TEXEL_F32:?}"
-            )));
-        }
         Ok(match format {
-            VolumeFormat::I16 => wgsl.replace(TEXEL_F32, TEXEL_I32),
-            VolumeFormat::F32 => wgsl.to_owned(),
+            VolumeFormat::I16 => specialise(wgsl, TEXEL_F32, TEXEL_I32)?,
+            VolumeFormat::F32 => specialise(wgsl, TEXEL_F32, TEXEL_F32)?,
         })
     };
     let label_type = wgpu::TextureSampleType::Uint;
@@ -280,16 +314,40 @@ fn make_variant(device: &wgpu::Device, format: VolumeFormat) -> Result<Variant, 
         texture_entry(2, label_type),
         storage_entry(3, false),
     ];
-    let raymarch_src = source(RAYMARCH_WGSL)?;
+
+    // Mode and labels are compile-time constants of each pipeline (see raymarch.wgsl).
+    let raymarch_base = source(RAYMARCH_WGSL)?;
     let brick_src = source(BRICK_WGSL)?;
-    let (variant, err) = capture_errors(device, || Variant {
-        raymarch: make_pipeline(device, suffix, &raymarch_src, &raymarch_entries),
-        bricks: make_pipeline(
+    let mut raymarch_srcs = Vec::new();
+    for m in 0..MODES.len() {
+        for labels in [false, true] {
+            let src = specialise(
+                &raymarch_base,
+                MODE_MARKER,
+                &format!("const MODE: u32 = {m}u;"),
+            )?;
+            raymarch_srcs.push(specialise(
+                &src,
+                LABELS_MARKER,
+                &format!("const LABELS: bool = {labels};"),
+            )?);
+        }
+    }
+
+    let (variant, err) = capture_errors(device, || {
+        let (raymarch, raymarch_layout) =
+            make_pipelines(device, suffix, &raymarch_srcs, &raymarch_entries);
+        let (mut bricks, _) = make_pipelines(
             device,
             &format!("bricks_{suffix}"),
-            &brick_src,
+            &[brick_src],
             &brick_entries,
-        ),
+        );
+        Variant {
+            raymarch,
+            raymarch_layout,
+            bricks: bricks.remove(0),
+        }
     });
     match err {
         Some(e) => Err(GpuError::Upload(format!(
@@ -443,11 +501,12 @@ impl Raymarcher {
             _ => label_lut(settings.label_opacity),
         };
         queue.write_buffer(&volume.label_lut_buf, 0, bytemuck::cast_slice(&lut));
-        let pipeline = &self.variant(volume.image.format).raymarch;
+        let variant = self.variant(volume.image.format);
+        let pipeline = variant.raymarch(settings.mode, volume.has_labels);
         let ((), err) = capture_errors(device, || {
             let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("raymarch::bind_group"),
-                layout: &pipeline.get_bind_group_layout(0),
+                layout: &variant.raymarch_layout,
                 entries: &[
                     wgpu::BindGroupEntry {
                         binding: 0,
