@@ -75,7 +75,7 @@ fn fill_i16(mut out: wgpu::WriteOnly<'_, [u8]>, data: &VoxelData) -> bool {
     let mut values = vec![0i16; CHUNK];
     let mut ok = true;
     let mut start = 0;
-    while out.len() > 0 {
+    while !out.is_empty() {
         let len = (out.len() / 2).min(CHUNK);
         let (mut piece, tail) = out.split_at(2 * len);
         out = tail;
