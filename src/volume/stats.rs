@@ -15,7 +15,7 @@ impl ValueStats {
         let n = data.len();
         let (min, max, sum, nonzero) = match data {
             // Histograms make 8/16-bit images (most CT and MR) exact and fast.
-            VoxelData::U8(v) => from_histogram(&histogram(v, |x| x as usize, 256), |b| b as f64),
+            VoxelData::U8(v) => from_histogram(&histogram_u8(v), |b| b as f64),
             VoxelData::I8(v) => {
                 from_histogram(&histogram(v, |x| (x as i16 + 128) as usize, 256), |b| {
                     b as f64 - 128.0
@@ -37,6 +37,40 @@ impl ValueStats {
             nonzero,
         }
     }
+}
+
+/// Counts per u8 value, over chunks in parallel. Four interleaved tables so that
+/// runs of equal values (background) do not stall on one counter, and no
+/// per-voxel closure call: the generic version below took ~27% of loading
+/// ch2better (35 M voxels), more than this whole function now.
+fn histogram_u8(values: &[u8]) -> Vec<u64> {
+    use rayon::prelude::*;
+    values
+        .par_chunks(1 << 20)
+        .map(|chunk| {
+            let mut t = [[0u32; 256]; 4];
+            let mut quads = chunk.chunks_exact(4);
+            for q in &mut quads {
+                t[0][q[0] as usize] += 1;
+                t[1][q[1] as usize] += 1;
+                t[2][q[2] as usize] += 1;
+                t[3][q[3] as usize] += 1;
+            }
+            for &x in quads.remainder() {
+                t[0][x as usize] += 1;
+            }
+            // Chunks of 2^20 voxels cannot overflow the u32 counters.
+            (0..256)
+                .map(|b| t.iter().map(|t| u64::from(t[b])).sum())
+                .collect::<Vec<u64>>()
+        })
+        .reduce(
+            || vec![0u64; 256],
+            |mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                a
+            },
+        )
 }
 
 /// Counts per value, over chunks in parallel.

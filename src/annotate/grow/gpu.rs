@@ -56,6 +56,8 @@ const BOUNDS_I32: &str = "v >= p.bounds_i.x && v <= p.bounds_i.y; // GROW_BOUNDS
 const BOUNDS_F32: &str = "v >= p.bounds_f.x && v <= p.bounds_f.y; // GROW_BOUNDS";
 
 const WORKGROUP: u64 = 64;
+/// The passes, in order, as GPU timings name them.
+const PASS_NAMES: [&str; 6] = ["threshold", "runs", "union", "flatten", "seeds", "write"];
 /// Runs are packed as start | end << 16, so rows may hold at most 65536 voxels.
 const MAX_ROW_VOXELS: usize = 1 << 16;
 
@@ -333,7 +335,7 @@ impl RegionGrower {
         let limit = limits.max_compute_workgroups_per_dimension;
         let row_groups = workgroups(rows, limit)?;
         let word_groups = workgroups(rows * u64::from(words_per_row), limit)?;
-        let timer = Timer::new(device);
+        let timer = Timer::new(device, 6);
 
         // Phase 1: threshold mask and run counts.
         let (phase1, err) = capture_errors(device, || {
@@ -388,7 +390,7 @@ impl RegionGrower {
             {
                 let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                     label: Some("grow::threshold_pass"),
-                    timestamp_writes: timer.writes(0, true, true),
+                    timestamp_writes: timer.writes(0),
                 });
                 pass.set_pipeline(pipeline);
                 pass.set_bind_group(0, &group0, &[]);
@@ -439,7 +441,7 @@ impl RegionGrower {
         };
         if total == 0 {
             // Nothing passes the conditions, not even a seed.
-            (timings.threshold_gpu_ms, _) = timer.read(device, queue, 2)?;
+            timings.set_passes(&PASS_NAMES[..1], timer.read(device, queue, 1)?);
             timings.total_wall_ms = ms(started);
             outcome.timings = timings;
             outcome.warn_unused_seeds(&request.seeds_ijk);
@@ -495,12 +497,11 @@ impl RegionGrower {
                 ("grow::seeds_pass", &self.seeds, seed_groups),
                 ("grow::write_pass", &self.write, run_groups),
             ];
-            let last = steps.len() - 1;
             // One pass per step: each must see the previous one's writes.
             for (index, (label, pipeline, groups)) in steps.into_iter().enumerate() {
                 let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                     label: Some(label),
-                    timestamp_writes: timer.writes(2, index == 0, index == last),
+                    timestamp_writes: timer.writes(1 + index as u32),
                 });
                 pass.set_pipeline(pipeline);
                 pass.set_bind_group(0, &group, &[]);
@@ -525,7 +526,7 @@ impl RegionGrower {
         for (s, used) in outcome.seed_used.iter_mut().enumerate() {
             *used = word(1 + s) != 0;
         }
-        (timings.threshold_gpu_ms, timings.label_gpu_ms) = timer.read(device, queue, 4)?;
+        timings.set_passes(&PASS_NAMES, timer.read(device, queue, 6)?);
         timings.total_wall_ms = ms(started);
         outcome.timings = timings;
         outcome.warn_unused_seeds(&request.seeds_ijk);

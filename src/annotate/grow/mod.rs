@@ -143,9 +143,20 @@ pub struct GrowTimings {
     pub scan_wall_ms: f64,
     /// Wall time of the whole call, from the first upload to the last readback.
     pub total_wall_ms: f64,
+    /// GPU time of each pass by name, in order (empty without timestamps).
+    pub passes: Vec<(&'static str, f64)>,
 }
 
 impl GrowTimings {
+    /// Records per-pass GPU times: the first pass is the threshold, the rest labelling.
+    pub(crate) fn set_passes(&mut self, names: &[&'static str], ms: Option<Vec<f64>>) {
+        let Some(ms) = ms else { return };
+        self.passes = names.iter().copied().zip(ms).collect();
+        self.threshold_gpu_ms = self.passes.first().map(|p| p.1);
+        self.label_gpu_ms =
+            (self.passes.len() > 1).then(|| self.passes[1..].iter().map(|p| p.1).sum());
+    }
+
     /// GPU kernel time (both GPU phases) when timestamps were available.
     pub fn kernel_gpu_ms(&self) -> Option<f64> {
         Some(self.threshold_gpu_ms? + self.label_gpu_ms?)

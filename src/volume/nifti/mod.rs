@@ -10,7 +10,7 @@ use std::path::Path;
 
 use header::{AffineSource, Header};
 
-use super::{LoadError, LoadErrorKind, LoadOptions, Modality, Provenance, Volume};
+use super::{LoadError, LoadErrorKind, LoadOptions, Modality, Provenance, Volume, VoxelData};
 
 pub use header::{NIFTI1_SIZE, NIFTI2_SIZE};
 pub use write::save_label_map;
@@ -101,12 +101,15 @@ pub fn load_nifti_bytes(
     // (bgzip) or lying trailers fail here and take the streaming path below.
     if trailer_len >= end && trailer_len <= ceiling {
         let mut whole = vec![0u8; trailer_len as usize];
+        let mut warnings = Vec::new();
         let mut inflater = libdeflater::Decompressor::new();
         if let Ok(n) = inflater.gzip_decompress(bytes, &mut whole)
             && n as u64 == trailer_len
         {
             let start = layout.volume_start() as usize;
-            return build_volume(&hdr, &layout, &whole[start..end as usize], path);
+            let data = scaling::decode_owned(&hdr, whole, start..end as usize, &mut warnings)
+                .map_err(|m| err(LoadErrorKind::Corrupt(m)))?;
+            return finish_volume(&hdr, &layout, data, warnings, path);
         }
     }
     let mut rest = Vec::with_capacity(end.min(trailer_len) as usize);
@@ -278,6 +281,16 @@ fn build_volume(h: &Header, layout: &Layout, raw: &[u8], path: &Path) -> Result<
     let mut warnings = Vec::new();
     let data = scaling::decode(h, raw, &mut warnings)
         .map_err(|m| LoadError::new(path, LoadErrorKind::Corrupt(m)))?;
+    finish_volume(h, layout, data, warnings, path)
+}
+
+fn finish_volume(
+    h: &Header,
+    layout: &Layout,
+    data: VoxelData,
+    mut warnings: Vec<String>,
+    path: &Path,
+) -> Result<Volume, LoadError> {
     let (ras_from_voxel, source) = header::best_affine(h, layout.shape)
         .map_err(|m| LoadError::new(path, LoadErrorKind::BadHeader(m)))?;
     if source == AffineSource::Pixdim {
