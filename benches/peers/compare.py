@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / "target" / "peers-venv"
 RAYSEG = ROOT / "target" / "release" / "rayseg"
 TASKS = Path(__file__).with_name("peer_tasks.py")
-PEERS = ["SimpleITK", "nibabel", "numpy", "pydicom"]
+PEERS = ["SimpleITK", "nibabel", "numpy", "pydicom", "vtk"]
 BEGIN, END = "<!-- perf-table:begin -->", "<!-- perf-table:end -->"
 
 
@@ -53,14 +53,15 @@ def setup_venv():
     py = VENV / "bin" / "python"
     if not py.exists():
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    probe = subprocess.run([py, "-c", "import SimpleITK, nibabel, numpy, pydicom"])
+    probe = subprocess.run([py, "-c", "import SimpleITK, nibabel, numpy, pydicom, vtk"])
     if probe.returncode != 0:
         subprocess.run([py, "-m", "pip", "install", "-q"] + PEERS, check=True)
     versions = subprocess.run(
-        [py, "-c", "import SimpleITK as s, nibabel as n, pydicom as d, numpy as np;"
-         "print(s.Version.VersionString(), n.__version__, d.__version__, np.__version__)"],
+        [py, "-c", "import SimpleITK as s, nibabel as n, pydicom as d, numpy as np, vtk;"
+         "print(s.Version.VersionString(), n.__version__, d.__version__, np.__version__,"
+         " vtk.vtkVersion.GetVTKVersion())"],
         capture_output=True, text=True, check=True).stdout.split()
-    return py, dict(zip(["SimpleITK", "nibabel", "pydicom", "numpy"], versions))
+    return py, dict(zip(["SimpleITK", "nibabel", "pydicom", "numpy", "VTK"], versions))
 
 
 def peer(py, *args):
@@ -98,8 +99,13 @@ def main():
         "load_rayseg", "load_rayseg_rss", "load_sitk", "load_nib", "series_rayseg",
         "series_sitk", "series_pydicom", "grow6_rayseg_wall", "grow6_rayseg_kernel",
         "grow6_sitk_wall", "grow6_sitk_filter", "grow26_rayseg_wall", "grow26_rayseg_kernel",
-        "grow26_sitk_wall", "grow26_sitk_filter", "grow6_rayseg_gpu", "grow26_rayseg_gpu", "mip_frame", "dvr_frame", "voxels6",
+        "grow26_sitk_wall", "grow26_sitk_filter", "grow6_rayseg_gpu", "grow26_rayseg_gpu", "voxels6",
         "voxels6_sitk", "voxels26", "voxels26_sitk"]}
+    for mode in ("mip", "dvr"):
+        for variant in ("", "_noskip"):
+            r[f"{mode}{variant}_first"] = []
+            r[f"{mode}{variant}_warm"] = []
+        r[f"{mode}_vtk"] = []
     adapter = ""
     for run in range(args.runs):
         print(f"run {run + 1}/{args.runs}", file=sys.stderr)
@@ -129,10 +135,21 @@ def main():
             r[f"grow{conn}_sitk_wall"].append(s["wall_s"])
             r[f"grow{conn}_sitk_filter"].append(s["grow_ms"])
             r[f"voxels{conn}_sitk"] = [s["voxels"]]
-        for mode, key, extra in (("mip", "mip_frame", []), ("dvr", "dvr_frame", ["--preset", "mr-default"])):
-            _, _, _, err = sh([RAYSEG, "render", image, "--mode", mode, *extra, "--view", "anterior",
-                               "--size", "512x512", "--no-jitter", "-o", out / f"{mode}.png"], env)
-            r[key].append(rayseg_timings(err)["frame_ms"])
+        # Raymarching at 512² with the brain covering ~40 % of the image (--zoom 0.76),
+        # first frame (driver shader JIT) and the median warm frame, with and without
+        # empty-space skipping + early termination.
+        for mode, extra in (("mip", []), ("dvr", ["--preset", "mr-default"])):
+            for variant, flags in (("", []), ("_noskip", ["--no-skip", "--no-early-stop"])):
+                _, _, _, err = sh([RAYSEG, "render", image, "--mode", mode, *extra, *flags, "--view",
+                                   "anterior", "--size", "512x512", "--zoom", "0.76", "--no-jitter",
+                                   "--repeat", "3", "-o", out / f"{mode}{variant}.png"], env)
+                m = re.search(r"^render_frames (\{.*\})$", err, re.M)
+                frames = json.loads(m.group(1))
+                r[f"{mode}{variant}_first"].append(frames["first_frame_ms"])
+                r[f"{mode}{variant}_warm"].append(frames["warm_median_ms"])
+            # VTK's CPU ray caster offscreen (OSMesa on llvmpipe), same size and coverage.
+            v = peer(py, "render-vtk", image, mode, out / f"vtk_{mode}.png")
+            r[f"{mode}_vtk"].append(v["warm_ms"])
 
     med = {k: median(v) for k, v in r.items()}
     (out / "results.json").write_text(json.dumps({"runs": r, "median": med}, indent=1))
@@ -166,8 +183,16 @@ def main():
                      f"SimpleITK {med[f'grow{conn}_sitk_filter']:.0f} ms",
                      ratio(med[f"grow{conn}_rayseg_kernel"], med[f"grow{conn}_sitk_filter"])))
     rows += [
-        ("MIP 512², anterior (frame)", f"{med['mip_frame']:.0f} ms", "no peer run here", "–"),
-        ("Shaded DVR 512², anterior (frame)", f"{med['dvr_frame']:.0f} ms", "no peer run here", "–"),
+        *[(f"{name} 512², anterior, object ~40 % of the image: warm frame (first frame, incl. shader JIT: "
+            f"{med[f'{mode}_first']:.0f} ms)",
+            f"{med[f'{mode}_warm']:.0f} ms",
+            f"VTK FixedPoint (CPU ray caster, OSMesa) {med[f'{mode}_vtk']:.0f} ms",
+            ratio(med[f"{mode}_warm"], med[f"{mode}_vtk"]))
+          for name, mode in (("MIP", "mip"), ("Shaded DVR", "dvr"))],
+        *[(f"{name}: without empty-space skipping and early termination (gain)",
+           f"{med[f'{mode}_noskip_warm']:.0f} ms",
+           "–", f"{med[f'{mode}_noskip_warm'] / med[f'{mode}_warm']:.1f}× slower without")
+          for name, mode in (("MIP", "mip"), ("Shaded DVR", "dvr"))],
         ("Peak RSS loading (decoded image {:.0f} MB)".format(decoded_mb),
          f"{med['load_rayseg_rss']:.0f} MB", "–", f"{med['load_rayseg_rss'] / decoded_mb:.2f}× image"),
     ]
