@@ -25,6 +25,8 @@ struct GrowParams {
 @group(0) @binding(2) var<storage, read_write> offsets: array<u32>;
 @group(0) @binding(3) var<storage, read_write> runs: array<u32>;
 @group(0) @binding(4) var<storage, read_write> parent: array<atomic<u32>>;
+// Row of each run, so the write pass needs no search for it.
+@group(0) @binding(9) var<storage, read_write> run_rows: array<u32>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
@@ -49,6 +51,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
                 b += countTrailingZeros(rest);
                 runs[r] = start | ((w * 32u + b - 1u) << 16u);
                 atomicStore(&parent[r], r);
+                run_rows[r] = row;
                 r += 1u;
                 in_run = false;
             } else {
@@ -66,5 +69,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if in_run {
         runs[r] = start | ((p.shape.x - 1u) << 16u);
         atomicStore(&parent[r], r);
+        run_rows[r] = row;
     }
 }

@@ -30,23 +30,8 @@ struct GrowParams {
 
 var<workgroup> group_voxels: atomic<u32>;
 
-// Row of run r: the number of rows whose offset is <= r, minus one.
-@group(0) @binding(2) var<storage, read_write> offsets: array<u32>;
-
-fn row_of(r: u32) -> u32 {
-    var lo = 0u;
-    var hi = p.counts.y;
-    // Largest row with offsets[row] <= r (empty rows share offsets; take the last).
-    while hi - lo > 1u {
-        let mid = (lo + hi) / 2u;
-        if offsets[mid] <= r {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo;
-}
+// Row of each run (written by the runs pass).
+@group(0) @binding(9) var<storage, read_write> run_rows: array<u32>;
 
 fn byte_mask(first: u32, last: u32) -> u32 {
     // Bytes first..=last of a word, first <= last in 0..=3.
@@ -70,7 +55,7 @@ fn main(
             let run = runs[r];
             let start = run & 0xffffu;
             let end = run >> 16u;
-            let base = p.shape.x * row_of(r);
+            let base = p.shape.x * run_rows[r];
             let n0 = base + start;
             let n1 = base + end;
             let label4 = p.flags.w * 0x01010101u;

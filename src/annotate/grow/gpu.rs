@@ -9,10 +9,11 @@
 //!    (and their diagonal rows for 26-connectivity);
 //! 5. flatten: parent[r] = root;
 //! 6. seeds: mark the roots of the seeds' runs;
-//! 7. write: label every run whose root is marked, counting voxels.
+//! 7. write: label every run whose root is marked (its row stored by the runs
+//!    pass, not searched for), counting voxels.
 //!
 //! Memory: the mask costs 1 bit per voxel (rows padded to 32), each row 8 bytes
-//! (count, offset; with a distance limit 8 more per seed), each run 8 bytes plus
+//! (count, offset; with a distance limit 8 more per seed), each run 12 bytes plus
 //! 1 bit.
 //!
 //! The image comes either from the renderer's [`VolumeTexture`] (exact r16sint
@@ -221,7 +222,7 @@ impl RegionGrower {
             );
             let image_layout_packed = bind_layout(device, "image_packed", &[storage(0, true)]);
             let mut main_entries = vec![uniform];
-            main_entries.extend((1..=8).map(|b| storage(b, false)));
+            main_entries.extend((1..=9).map(|b| storage(b, false)));
             let main_layout = bind_layout(device, "main", &main_entries);
             let main = [&main_layout];
             RegionGrower {
@@ -470,6 +471,7 @@ impl RegionGrower {
                 contents: bytemuck::cast_slice(&seeds_gpu),
                 usage: wgpu::BufferUsages::STORAGE,
             });
+            let run_rows = storage_buffer(device, "grow::run_rows", runs_bytes, false);
             let stats = storage_buffer(device, "grow::stats", (1 + seeds) * 4, true);
             let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("grow::main_bind_group"),
@@ -484,6 +486,7 @@ impl RegionGrower {
                     entry(6, &seeds_buf),
                     entry(7, &labels.buffer),
                     entry(8, &stats),
+                    entry(9, &run_rows),
                 ],
             });
             let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
