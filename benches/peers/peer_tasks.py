@@ -105,6 +105,12 @@ def render_vtk(path, mode, out) -> dict:
     lo, hi = reader.GetOutput().GetScalarRange()
     mapper = vtk.vtkFixedPointVolumeRayCastMapper()
     mapper.SetInputConnection(reader.GetOutputPort())
+    # Full quality, as rayseg renders: VTK otherwise lowers the sampling to hit an
+    # update rate. One sample per voxel for projections, two for DVR (rayseg's).
+    spacing = min(reader.GetOutput().GetSpacing())
+    mapper.AutoAdjustSampleDistancesOff()
+    mapper.SetImageSampleDistance(1.0)
+    mapper.SetSampleDistance(spacing if mode == "mip" else spacing / 2)
     prop = vtk.vtkVolumeProperty()
     prop.SetInterpolationTypeToLinear()
     opacity = vtk.vtkPiecewiseFunction()

@@ -121,7 +121,11 @@ def table(results, adapter, runs):
             "|---|---|---|---|---|---|---|---|---|"]
     for name, r in results.items():
         grid = "×".join(map(str, r["shape"]))
-        grow = lambda k: r.get("grow_error", "–") if r[k] is None else fmt(r[k])
+        def grow(k):
+            if r[k] is not None:
+                return fmt(r[k])
+            # The error once, in the first grow column.
+            return r.get("grow_error", "–") if k == "grow_kernel" else "–"
         mip = (f"{fmt(r['mip_first'])} / {fmt(r['mip_warm'])}" if r["mip_warm"] is not None
                else r.get("render_error", "–"))
         rows.append(f"| {grid} | {r['mvox']:.1f} M | {fmt(r['load']) if r['load'] else r.get('load_error')} | "
