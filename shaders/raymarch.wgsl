@@ -27,6 +27,8 @@ const OPAQUE: f32 = 0.99;
 // lavapipe 22.3 did not fold override constants out of the loop).
 const MODE: u32 = MODE_MIP; // SPECIALISED
 const LABELS: bool = false; // SPECIALISED
+// Projections step from voxel plane to voxel plane (see main).
+const PLANES: bool = MODE == MODE_MIP || MODE == MODE_MINIP || MODE == MODE_AVERAGE;
 
 struct Params {
     voxel_from_ras: mat4x4<f32>,
@@ -88,6 +90,18 @@ fn sample_volume(pos: vec3<f32>) -> f32 {
     let c01 = mix(voxel(b + vec3<i32>(0, 0, 1)), voxel(b + vec3<i32>(1, 0, 1)), f.x);
     let c11 = mix(voxel(b + vec3<i32>(0, 1, 1)), voxel(b + vec3<i32>(1, 1, 1)), f.x);
     return mix(mix(c00, c10, f.y), mix(c01, c11, f.y), f.z);
+}
+
+// Bilinear interpolation in a voxel plane (p lies on it): in-plane axes b then c.
+fn sample_plane(p: vec3<f32>, axis_b: vec3<i32>, axis_c: vec3<i32>) -> f32 {
+    let base = floor(p);
+    let f = p - base;
+    let b = vec3<i32>(base);
+    let fb = dot(f, vec3<f32>(axis_b));
+    let fc = dot(f, vec3<f32>(axis_c));
+    let c00 = mix(voxel(b), voxel(b + axis_b), fb);
+    let c01 = mix(voxel(b + axis_c), voxel(b + axis_b + axis_c), fb);
+    return mix(c00, c01, fc);
 }
 
 fn load(q: vec3<i32>) -> f32 {
@@ -281,10 +295,32 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     // At most one voxel per step along any axis (÷ samples_per_voxel): an axis-aligned
     // ray steps exactly one spacing, and starting half a step in hits voxel centres.
-    let step_mm = 1.0 / (max(max(abs(d.x), abs(d.y)), abs(d.z)) * params.samples_per_voxel);
+    let ad = abs(d);
+    let d_major = max(max(ad.x, ad.y), ad.z);
+    var step_mm = 1.0 / (d_major * params.samples_per_voxel);
     var phase = 0.5;
     if (params.flags & FLAG_JITTER) != 0u {
         phase = hash01(gid.xy);
+    }
+    // Projections sample where the ray crosses the voxel planes of its major axis
+    // (one sample per plane; samples_per_voxel and jitter do not apply). There the
+    // trilinear value is the bilinear one of four voxels in the plane, bit for bit:
+    // half the texel fetches, which are most of the cost on lavapipe.
+    let on_x = ad.x >= d_major;
+    let on_y = !on_x && ad.y >= d_major;
+    let major = vec3<bool>(on_x, on_y, !on_x && !on_y);
+    // The in-plane axes b and c, in x, y, z order (so the mixes match sample_volume's).
+    let axis_b = select(vec3<i32>(1, 0, 0), vec3<i32>(0, 1, 0), on_x);
+    let axis_c = select(vec3<i32>(0, 1, 0), vec3<i32>(0, 0, 1), !major.z);
+    let d_a = select(0.0, d.x, on_x) + select(0.0, d.y, on_y) + select(0.0, d.z, major.z);
+    let o_a = select(0.0, o.x, on_x) + select(0.0, o.y, on_y) + select(0.0, o.z, major.z);
+    // First plane at or after the entry, and the plane step (+1 or -1).
+    let a_enter = o_a + t_enter * d_a;
+    let plane_dir = select(-1.0, 1.0, d_a > 0.0);
+    let plane0 = select(floor(a_enter), ceil(a_enter), d_a > 0.0);
+    if PLANES {
+        step_mm = 1.0 / d_major;
+        phase = ((plane0 - o_a) / d_a - t_enter) / step_mm;
     }
     // Per-ray constants of the brick walk: the exit of the brick containing p along
     // the ray is min over axes of (face - o) / d, face = the brick's far face.
@@ -305,15 +341,24 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let grid = vec3<i32>(params.brick_grid.xyz);
     let alpha_exponent = step_mm / params.ref_step_mm;
 
+    // The position of sample s (on its voxel plane for projections).
     var s = 0u;
     loop {
-        let t = t_enter + (f32(s) + phase) * step_mm;
-        if t >= t_exit {
-            break;
-        }
-        let p = o + t * d;
-
-        if skip_on {
+        // Skip bricks in a loop of their own: llvmpipe runs a loop's whole body for
+        // every lane (masked), so a skip taken in the sampling loop would cost a full
+        // sample's texel fetches. This loop has none and ends when no lane skips.
+        loop {
+            if !skip_on {
+                break;
+            }
+            let t = t_enter + (f32(s) + phase) * step_mm;
+            if t >= t_exit {
+                break;
+            }
+            var p = o + t * d;
+            if PLANES {
+                p = select(p, vec3<f32>(plane0 + plane_dir * f32(s)), major);
+            }
             let bf = clamp(floor((p + vec3<f32>(0.5)) / edge), vec3<f32>(0.0), vec3<f32>(grid - vec3<i32>(1)));
             let b = vec3<i32>(bf);
             let brick = bricks[b.x + grid.x * (b.y + grid.y * b.z)];
@@ -330,20 +375,31 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
             if LABELS {
                 skip = skip && !(brick.z > 0.0);
             }
-            if skip {
-                let face = (bf + far_side) * edge - vec3<f32>(0.5);
-                let tf3 = (face - o) * inv_d;
-                let t_out = min(min(tf3.x, tf3.y), tf3.z);
-                // First sample index at or past the brick's exit.
-                let next = u32(max(ceil((t_out - t_enter) / step_mm - phase - 1e-3), 0.0));
-                s = max(s + 1u, next);
-                continue;
+            if !skip {
+                break;
             }
+            let face = (bf + far_side) * edge - vec3<f32>(0.5);
+            let tf3 = (face - o) * inv_d;
+            let t_out = min(min(tf3.x, tf3.y), tf3.z);
+            // First sample index at or past the brick's exit.
+            let next = u32(max(ceil((t_out - t_enter) / step_mm - phase - 1e-3), 0.0));
+            s = max(s + 1u, next);
+        }
+        let t = t_enter + (f32(s) + phase) * step_mm;
+        if t >= t_exit {
+            break;
+        }
+        var p = o + t * d;
+        if PLANES {
+            // Exactly on the plane, whatever the rounding of t.
+            p = select(p, vec3<f32>(plane0 + plane_dir * f32(s)), major);
         }
 
         var sg = vec4<f32>(0.0);
         if MODE == MODE_DVR {
             sg = sample_with_gradient(p);
+        } else if PLANES {
+            sg.x = sample_plane(p, axis_b, axis_c);
         } else {
             sg.x = sample_volume(p);
         }

@@ -1,10 +1,13 @@
 //! Plain CPU references for the GPU passes (tests), and the shared windowing formula.
 
+use glam::{Mat4, Vec3};
+
 use crate::render::image::RgbaImage;
 use crate::volume::Volume;
 
 use super::RenderMode;
 use super::camera::StandardView;
+use super::params::{FLAG_PERSPECTIVE, RaymarchParams};
 
 /// The MPR windowing formula ([`crate::render::window`]), so `render` and
 /// `slice` give the same grey for the same window.
@@ -85,6 +88,125 @@ pub fn project_axis_aligned(
         }
     }
     Some(image)
+}
+
+/// MIP / MinIP / average for any camera, in f32 as raymarch.wgsl computes it from the
+/// same uniform block: each ray samples where it crosses the voxel planes of its major
+/// axis, trilinearly (exactly on the plane, so bilinear there), edges clamped. No
+/// skipping or early termination (which must not change a projection). `None` for
+/// DVR and isosurface.
+pub fn project_on_planes(
+    volume: &Volume,
+    params: &RaymarchParams,
+    mode: RenderMode,
+) -> Option<RgbaImage> {
+    if matches!(mode, RenderMode::Dvr | RenderMode::Iso) {
+        return None;
+    }
+    let v3 = |a: [f32; 4]| Vec3::new(a[0], a[1], a[2]);
+    let m = Mat4::from_cols_array_2d(&params.voxel_from_ras);
+    let shape = volume.shape.map(|n| n as f32);
+    let lo = v3(params.clip_lo_vox).max(Vec3::splat(-0.5));
+    let hi = v3(params.clip_hi_vox).min(Vec3::from(shape) - Vec3::splat(0.5));
+    let perspective = params.flags & FLAG_PERSPECTIVE != 0;
+    let [w, h] = params.image_size;
+    let mut image = RgbaImage::new(w, h);
+    for py in 0..h {
+        for px in 0..w {
+            let plane_ras = v3(params.origin_ras)
+                + px as f32 * v3(params.right_ras)
+                + py as f32 * v3(params.down_ras);
+            let (o_ras, dir_ras) = if perspective {
+                let eye = v3(params.eye_ras);
+                (eye, (plane_ras - eye).normalize())
+            } else {
+                (plane_ras, v3(params.forward_ras))
+            };
+            let o = (m * o_ras.extend(1.0)).truncate();
+            let d = (m * dir_ras.extend(0.0)).truncate();
+            let (mut t_enter, t_exit) = intersect_box(o, d, lo, hi);
+            if perspective {
+                t_enter = t_enter.max(0.0);
+            }
+            let pixel = &mut image.pixels[(py * w + px) as usize];
+            *pixel = [0, 0, 0, 255];
+            // NaN-safe as in the shader: a ray that misses has no t_exit > t_enter.
+            let hits = t_exit.partial_cmp(&t_enter) == Some(std::cmp::Ordering::Greater);
+            if !hits || (0..3).any(|a| hi[a] <= lo[a]) {
+                continue;
+            }
+            let ad = d.abs();
+            let a = if ad.x >= ad.max_element() {
+                0
+            } else if ad.y >= ad.max_element() {
+                1
+            } else {
+                2
+            };
+            let step_mm = 1.0 / ad.max_element();
+            let a_enter = o[a] + t_enter * d[a];
+            let (plane0, dir) = if d[a] > 0.0 {
+                (a_enter.ceil(), 1.0)
+            } else {
+                (a_enter.floor(), -1.0)
+            };
+            let phase = ((plane0 - o[a]) / d[a] - t_enter) / step_mm;
+            let (mut vmax, mut vmin, mut sum, mut count) = (f64::MIN, f64::MAX, 0.0, 0u32);
+            for s in 0u32.. {
+                let t = t_enter + (s as f32 + phase) * step_mm;
+                if t >= t_exit {
+                    break;
+                }
+                let mut p = o + t * d;
+                p[a] = plane0 + dir * s as f32;
+                let v = trilinear(volume, p);
+                vmax = vmax.max(v);
+                vmin = vmin.min(v);
+                sum += v;
+                count += 1;
+            }
+            if count > 0 {
+                let v = match mode {
+                    RenderMode::MinIp => vmin,
+                    RenderMode::Average => sum / f64::from(count),
+                    _ => vmax,
+                };
+                let t = ((v as f32 - params.window_lo) * params.window_scale).floor();
+                let g = t.clamp(0.0, 255.0) as u8;
+                *pixel = [g, g, g, 255];
+            }
+        }
+    }
+    Some(image)
+}
+
+/// Ray/box slabs as in raymarch.wgsl: (t_enter, t_exit).
+fn intersect_box(o: Vec3, d: Vec3, lo: Vec3, hi: Vec3) -> (f32, f32) {
+    let safe = Vec3::select(d.abs().cmplt(Vec3::splat(1e-20)), Vec3::splat(1e-20), d);
+    let inv = Vec3::ONE / safe;
+    let t0 = (lo - o) * inv;
+    let t1 = (hi - o) * inv;
+    (t0.min(t1).max_element(), t0.max(t1).min_element())
+}
+
+/// Trilinear interpolation at a continuous index, indices clamped to the grid.
+fn trilinear(volume: &Volume, p: Vec3) -> f64 {
+    let base = p.floor();
+    let f = p - base;
+    let at = |di: i64, dj: i64, dk: i64| {
+        let q = [
+            (base.x as i64 + di).clamp(0, volume.shape[0] as i64 - 1) as usize,
+            (base.y as i64 + dj).clamp(0, volume.shape[1] as i64 - 1) as usize,
+            (base.z as i64 + dk).clamp(0, volume.shape[2] as i64 - 1) as usize,
+        ];
+        volume.value_at(q).unwrap_or(0.0) as f32
+    };
+    let mix = |a: f32, b: f32, t: f32| a + (b - a) * t;
+    let c00 = mix(at(0, 0, 0), at(1, 0, 0), f.x);
+    let c10 = mix(at(0, 1, 0), at(1, 1, 0), f.x);
+    let c01 = mix(at(0, 0, 1), at(1, 0, 1), f.x);
+    let c11 = mix(at(0, 1, 1), at(1, 1, 1), f.x);
+    f64::from(mix(mix(c00, c10, f.y), mix(c01, c11, f.y), f.z))
 }
 
 #[cfg(test)]
