@@ -123,6 +123,25 @@ fn tri(c: array<f32, 8>, f: vec3<f32>) -> f32 {
 // The seven trilinear samples (p and p ± each axis) share corners: 32 distinct loads,
 // indices per axis clamped once (b-1 .. b+2), instead of 56.
 fn sample_with_gradient(p: vec3<f32>) -> vec4<f32> {
+    return gradient_around(p, cell_corners(p));
+}
+
+// The 2x2x2 cell around p in tri()'s order (sample_volume's clamping).
+fn cell_corners(p: vec3<f32>) -> array<f32, 8> {
+    let b = vec3<i32>(floor(p));
+    let top = vec3<i32>(params.shape.xyz) - vec3<i32>(1);
+    let i = clamp(b, vec3<i32>(0), top);
+    let j = clamp(b + vec3<i32>(1), vec3<i32>(0), top);
+    return array<f32, 8>(
+        load(vec3<i32>(i.x, i.y, i.z)), load(vec3<i32>(j.x, i.y, i.z)),
+        load(vec3<i32>(i.x, j.y, i.z)), load(vec3<i32>(j.x, j.y, i.z)),
+        load(vec3<i32>(i.x, i.y, j.z)), load(vec3<i32>(j.x, i.y, j.z)),
+        load(vec3<i32>(i.x, j.y, j.z)), load(vec3<i32>(j.x, j.y, j.z)),
+    );
+}
+
+// sample_with_gradient given the cell's corners (24 more fetches).
+fn gradient_around(p: vec3<f32>, cell: array<f32, 8>) -> vec4<f32> {
     let base = floor(p);
     let f = p - base;
     let b = vec3<i32>(base);
@@ -132,15 +151,14 @@ fn sample_with_gradient(p: vec3<f32>) -> vec4<f32> {
     let i = clamp(b, zero, top);
     let j = clamp(b + vec3<i32>(1), zero, top);
     let n = clamp(b + vec3<i32>(2), zero, top);
-    // The 2x2x2 core.
-    let c000 = load(vec3<i32>(i.x, i.y, i.z));
-    let c100 = load(vec3<i32>(j.x, i.y, i.z));
-    let c010 = load(vec3<i32>(i.x, j.y, i.z));
-    let c110 = load(vec3<i32>(j.x, j.y, i.z));
-    let c001 = load(vec3<i32>(i.x, i.y, j.z));
-    let c101 = load(vec3<i32>(j.x, i.y, j.z));
-    let c011 = load(vec3<i32>(i.x, j.y, j.z));
-    let c111 = load(vec3<i32>(j.x, j.y, j.z));
+    let c000 = cell[0];
+    let c100 = cell[1];
+    let c010 = cell[2];
+    let c110 = cell[3];
+    let c001 = cell[4];
+    let c101 = cell[5];
+    let c011 = cell[6];
+    let c111 = cell[7];
     // x = b-1 and b+2 faces.
     let xm00 = load(vec3<i32>(m.x, i.y, i.z));
     let xm10 = load(vec3<i32>(m.x, j.y, i.z));
@@ -343,47 +361,64 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 
     // The position of sample s (on its voxel plane for projections).
     var s = 0u;
+    // DVR: the cell of the sample found by the advance loop, reused for its gradient.
+    var cell = array<f32, 8>();
     loop {
-        // Skip bricks in a loop of their own: llvmpipe runs a loop's whole body for
-        // every lane (masked), so a skip taken in the sampling loop would cost a full
-        // sample's texel fetches. This loop has none and ends when no lane skips.
+        // Advance to the next sample that can contribute. Skipped bricks and (DVR
+        // without labels) transparent samples are passed in loops of their own:
+        // llvmpipe runs a loop's whole body for every lane (masked), so passing them
+        // in the sampling loop would cost a full sample (32 fetches for DVR) each.
         loop {
-            if !skip_on {
-                break;
+            // Bricks to skip: no texel fetches; ends when no lane skips.
+            loop {
+                if !skip_on {
+                    break;
+                }
+                let t = t_enter + (f32(s) + phase) * step_mm;
+                if t >= t_exit {
+                    break;
+                }
+                var p = o + t * d;
+                if PLANES {
+                    p = select(p, vec3<f32>(plane0 + plane_dir * f32(s)), major);
+                }
+                let bf = clamp(floor((p + vec3<f32>(0.5)) / edge), vec3<f32>(0.0), vec3<f32>(grid - vec3<i32>(1)));
+                let b = vec3<i32>(bf);
+                let brick = bricks[b.x + grid.x * (b.y + grid.y * b.z)];
+                var skip = false;
+                if MODE == MODE_MIP {
+                    skip = count > 0u && brick.y <= vmax;
+                } else if MODE == MODE_MINIP {
+                    skip = count > 0u && brick.x >= vmin;
+                } else if MODE == MODE_DVR {
+                    skip = tf_transparent(brick.x, brick.y);
+                } else if MODE == MODE_ISO {
+                    skip = brick.y < params.threshold;
+                }
+                if LABELS {
+                    skip = skip && !(brick.z > 0.0);
+                }
+                if !skip {
+                    break;
+                }
+                let face = (bf + far_side) * edge - vec3<f32>(0.5);
+                let tf3 = (face - o) * inv_d;
+                let t_out = min(min(tf3.x, tf3.y), tf3.z);
+                // First sample index at or past the brick's exit.
+                let next = u32(max(ceil((t_out - t_enter) / step_mm - phase - 1e-3), 0.0));
+                s = max(s + 1u, next);
             }
-            let t = t_enter + (f32(s) + phase) * step_mm;
-            if t >= t_exit {
-                break;
+            if MODE == MODE_DVR && !LABELS {
+                // Value only (8 fetches): TF alpha 0 adds nothing to the ray.
+                let ta = t_enter + (f32(s) + phase) * step_mm;
+                let pa = o + ta * d;
+                cell = cell_corners(pa);
+                if ta < t_exit && !(tf_lookup(tri(cell, pa - floor(pa))).a > 0.0) {
+                    s += 1u;
+                    continue;
+                }
             }
-            var p = o + t * d;
-            if PLANES {
-                p = select(p, vec3<f32>(plane0 + plane_dir * f32(s)), major);
-            }
-            let bf = clamp(floor((p + vec3<f32>(0.5)) / edge), vec3<f32>(0.0), vec3<f32>(grid - vec3<i32>(1)));
-            let b = vec3<i32>(bf);
-            let brick = bricks[b.x + grid.x * (b.y + grid.y * b.z)];
-            var skip = false;
-            if MODE == MODE_MIP {
-                skip = count > 0u && brick.y <= vmax;
-            } else if MODE == MODE_MINIP {
-                skip = count > 0u && brick.x >= vmin;
-            } else if MODE == MODE_DVR {
-                skip = tf_transparent(brick.x, brick.y);
-            } else if MODE == MODE_ISO {
-                skip = brick.y < params.threshold;
-            }
-            if LABELS {
-                skip = skip && !(brick.z > 0.0);
-            }
-            if !skip {
-                break;
-            }
-            let face = (bf + far_side) * edge - vec3<f32>(0.5);
-            let tf3 = (face - o) * inv_d;
-            let t_out = min(min(tf3.x, tf3.y), tf3.z);
-            // First sample index at or past the brick's exit.
-            let next = u32(max(ceil((t_out - t_enter) / step_mm - phase - 1e-3), 0.0));
-            s = max(s + 1u, next);
+            break;
         }
         let t = t_enter + (f32(s) + phase) * step_mm;
         if t >= t_exit {
@@ -396,7 +431,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         }
 
         var sg = vec4<f32>(0.0);
-        if MODE == MODE_DVR {
+        if MODE == MODE_DVR && !LABELS {
+            sg = gradient_around(p, cell);
+        } else if MODE == MODE_DVR {
             sg = sample_with_gradient(p);
         } else if PLANES {
             sg.x = sample_plane(p, axis_b, axis_c);
