@@ -46,7 +46,7 @@ impl GpuGrow {
         &self,
         volume: &Arc<Volume>,
         volume_id: u64,
-        labels: &mut Vec<u8>,
+        labels: &mut [u8],
         request: &GrowRequest,
     ) -> Result<GrowOutcome, String> {
         let (device, queue) = (&self.device, &self.queue);
@@ -91,7 +91,7 @@ impl GpuGrow {
         &self,
         image: GrowImage<'_>,
         volume: &Volume,
-        labels: &mut Vec<u8>,
+        labels: &mut [u8],
         request: &GrowRequest,
     ) -> Result<GrowOutcome, String> {
         let (device, queue) = (&self.device, &self.queue);
