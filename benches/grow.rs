@@ -14,7 +14,6 @@ use glam::DMat4;
 use rayseg::annotate::grow::{
     Connectivity, GrowImage, GrowRequest, PackedImage, RegionGrower, cpu::grow_cpu,
 };
-use rayseg::annotate::label_volume::GpuLabelVolume;
 use rayseg::gpu::volume_texture::VolumeTexture;
 use rayseg::gpu::{GpuContext, GpuOptions, adapter_summary};
 use rayseg::volume::{LoadOptions, Modality, Volume, VoxelData, load};
@@ -60,10 +59,9 @@ fn bench(c: &mut Criterion) {
     let (device, queue) = (&ctx.device, &ctx.queue);
     let (name, volume, seed, lower, upper) = input();
     let texture = VolumeTexture::upload(device, queue, &volume).expect("upload");
-    let labels = GpuLabelVolume::new(device, texture.shape).expect("labels");
     let packed = PackedImage::upload(device, queue, &volume)
         .expect("packed upload")
-        .expect("the benchmark image fits i16");
+        .expect("the benchmark image fits u8 or i16");
     let grower = RegionGrower::new(device).expect("pipelines");
 
     let mut group = c.benchmark_group(format!("grow_{name}"));
@@ -81,8 +79,8 @@ fn bench(c: &mut Criterion) {
             let mut gpu_ms = Vec::new();
             group.bench_function(format!("gpu_{source}_{n}"), |b| {
                 b.iter(|| {
-                    let out = grower
-                        .grow(device, queue, image, &labels, &request)
+                    let (_, out) = grower
+                        .grow_region(device, queue, image, None, &request)
                         .expect("grow");
                     gpu_ms.extend(out.timings.kernel_gpu_ms());
                     out.voxel_count

@@ -11,7 +11,8 @@ struct GrowParams {
     flags: vec4<u32>,
     // x: unused, y: rows (nj * nk), z: runs, w: 1 when any label is locked.
     counts: vec4<u32>,
-    // Bit v set when label v is locked (LabelSet::locked_bits).
+    // Bit v set when label v is locked (LabelSet::locked_bits); the shaders read
+    // the locked-voxel bitmask instead.
     locked: array<vec4<u32>, 2>,
 }
 
@@ -20,18 +21,22 @@ struct GrowParams {
 // i = 32 w + b; rows padded to whole words, padding bits 0), and the number of
 // runs (maximal stretches of set bits) per row. One invocation per mask word; each
 // adds the runs starting in its word to its row's count (zeroed at creation).
-// A voxel is set when its value is within the bounds, its label is not locked
-// and (with a distance limit) it lies in some seed's span of this row.
+// A voxel is set when its value is within the bounds, it is not locked and (with
+// a distance limit) it lies in some seed's span of this row.
 // The image binding is rewritten to texture_3d<f32> and the bounds to bounds_f
 // for r32float images (see gpu.rs).
 
-// Packed label map: voxel n in byte n % 4 of word n / 4.
-@group(0) @binding(1) var<storage, read> labels: array<u32>;
+// Locked voxels, same layout as the mask (read only when LOCKS).
+@group(0) @binding(1) var<storage, read> locked_voxels: array<u32>;
 @group(0) @binding(2) var<storage, read_write> mask: array<u32>;
 @group(0) @binding(3) var<storage, read_write> run_counts: array<atomic<u32>>;
 // Per (row, seed), seeds fastest: inclusive i-span within the distance (lo > hi: none).
 @group(0) @binding(4) var<storage, read> spans: array<vec2<i32>>;
 @group(1) @binding(0) var image: texture_3d<i32>; // GROW_TEXEL_TYPE
+
+// Rewritten to false when no label is locked: lavapipe would run the lock test
+// under a lane mask even behind a uniform branch.
+const LOCKS: bool = true; // SPECIALISED
 
 // Bits of the word starting at voxel i0 that fall in the inclusive span.
 fn span_bits(span: vec2<i32>, i0: i32) -> u32 {
@@ -43,15 +48,7 @@ fn span_bits(span: vec2<i32>, i0: i32) -> u32 {
     return (0xffffffffu >> u32(31 - hi)) & (0xffffffffu << u32(lo));
 }
 
-fn passes(i: u32, j: u32, k: u32, row: u32) -> bool {
-    if p.counts.w != 0u {
-        let n = i + p.shape.x * row;
-        let label = (labels[n / 4u] >> ((n % 4u) * 8u)) & 0xffu;
-        let word = p.locked[label / 128u][(label / 32u) % 4u];
-        if ((word >> (label % 32u)) & 1u) != 0u {
-            return false;
-        }
-    }
+fn passes(i: u32, j: u32, k: u32) -> bool {
     let v = textureLoad(image, vec3<i32>(i32(i), i32(j), i32(k)), 0).x;
     return v >= p.bounds_i.x && v <= p.bounds_i.y; // GROW_BOUNDS
 }
@@ -94,15 +91,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     while todo != 0u {
         let b = countTrailingZeros(todo);
         todo &= todo - 1u;
-        if passes(i0 + b, j, k, row) {
+        if passes(i0 + b, j, k) {
             bits |= 1u << b;
         }
+    }
+    if LOCKS {
+        bits &= ~locked_voxels[id];
+        // The previous word's top voxel (only looked at when w > 0).
+        prev_todo &= ~(locked_voxels[max(id, 1u) - 1u] >> 31u);
     }
     mask[id] = bits;
     // A run starts at a set bit whose left neighbour (maybe in the previous word) is clear;
     // that neighbour is re-evaluated here rather than read from another invocation.
     var prev_top = 0u;
-    if (bits & 1u) != 0u && prev_todo != 0u && passes(i0 - 1u, j, k, row) {
+    if (bits & 1u) != 0u && prev_todo != 0u && passes(i0 - 1u, j, k) {
         prev_top = 1u;
     }
     let runs = countOneBits(bits & ~((bits << 1u) | prev_top));

@@ -11,7 +11,8 @@ struct GrowParams {
     flags: vec4<u32>,
     // x: unused, y: rows (nj * nk), z: runs, w: 1 when any label is locked.
     counts: vec4<u32>,
-    // Bit v set when label v is locked (LabelSet::locked_bits).
+    // Bit v set when label v is locked (LabelSet::locked_bits); the shaders read
+    // the locked-voxel bitmask instead.
     locked: array<vec4<u32>, 2>,
 }
 
@@ -20,18 +21,22 @@ struct GrowParams {
 // i = 32 w + b; rows padded to whole words, padding bits 0), and the number of
 // runs (maximal stretches of set bits) per row. One invocation per mask word; each
 // adds the runs starting in its word to its row's count (zeroed at creation).
-// A voxel is set when its value is within the bounds, its label is not locked
-// and (with a distance limit) it lies in some seed's span of this row.
+// A voxel is set when its value is within the bounds, it is not locked and (with
+// a distance limit) it lies in some seed's span of this row.
 // This variant reads the image from a storage buffer of i16 pairs (voxel n in
 // the low (n even) or high half of word n / 2), uploaded by PackedImage.
 
-// Packed label map: voxel n in byte n % 4 of word n / 4.
-@group(0) @binding(1) var<storage, read> labels: array<u32>;
+// Locked voxels, same layout as the mask (read only when LOCKS).
+@group(0) @binding(1) var<storage, read> locked_voxels: array<u32>;
 @group(0) @binding(2) var<storage, read_write> mask: array<u32>;
 @group(0) @binding(3) var<storage, read_write> run_counts: array<atomic<u32>>;
 // Per (row, seed), seeds fastest: inclusive i-span within the distance (lo > hi: none).
 @group(0) @binding(4) var<storage, read> spans: array<vec2<i32>>;
 @group(1) @binding(0) var<storage, read> image: array<u32>;
+
+// Rewritten to false when no label is locked: lavapipe would run the lock test
+// under a lane mask even behind a uniform branch.
+const LOCKS: bool = true; // SPECIALISED
 
 // Bits of the word starting at voxel i0 that fall in the inclusive span.
 fn span_bits(span: vec2<i32>, i0: i32) -> u32 {
@@ -41,12 +46,6 @@ fn span_bits(span: vec2<i32>, i0: i32) -> u32 {
         return 0u;
     }
     return (0xffffffffu >> u32(31 - hi)) & (0xffffffffu << u32(lo));
-}
-
-fn locked(n: u32) -> bool {
-    let label = (labels[n / 4u] >> ((n % 4u) * 8u)) & 0xffu;
-    let word = p.locked[label / 128u][(label / 32u) % 4u];
-    return ((word >> (label % 32u)) & 1u) != 0u;
 }
 
 // Bits of the 32 voxels from i0 (maybe -1) that lie in some seed's span of the row.
@@ -109,25 +108,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         prev_in = pair_bits(image[base - 1u]) >> 1u;
     }
     bits &= todo;
-    if p.counts.w != 0u {
-        var check = bits;
-        while check != 0u {
-            let b = countTrailingZeros(check);
-            check &= check - 1u;
-            if locked(n0 + b) {
-                bits &= ~(1u << b);
-            }
-        }
+    if LOCKS {
+        bits &= ~locked_voxels[id];
+        // The previous word's top voxel (only looked at when w > 0).
+        prev_in &= ~(locked_voxels[max(id, 1u) - 1u] >> 31u);
     }
     mask[id] = bits;
     // A run starts at a set bit whose left neighbour (maybe in the previous word) is clear;
     // that neighbour is re-evaluated here rather than read from another invocation.
-    var prev_top = 0u;
-    if (bits & 1u) != 0u && (prev_todo & prev_in) != 0u {
-        if p.counts.w == 0u || !locked(n0 - 1u) {
-            prev_top = 1u;
-        }
-    }
+    let prev_top = prev_todo & prev_in & 1u;
     let runs = countOneBits(bits & ~((bits << 1u) | prev_top));
     if runs != 0u {
         atomicAdd(&run_counts[row], runs);

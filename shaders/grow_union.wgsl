@@ -11,7 +11,8 @@ struct GrowParams {
     flags: vec4<u32>,
     // x: unused, y: rows (nj * nk), z: runs, w: 1 when any label is locked.
     counts: vec4<u32>,
-    // Bit v set when label v is locked (LabelSet::locked_bits).
+    // Bit v set when label v is locked (LabelSet::locked_bits); the shaders read
+    // the locked-voxel bitmask instead.
     locked: array<vec4<u32>, 2>,
 }
 

@@ -11,32 +11,27 @@ struct GrowParams {
     flags: vec4<u32>,
     // x: unused, y: rows (nj * nk), z: runs, w: 1 when any label is locked.
     counts: vec4<u32>,
-    // Bit v set when label v is locked (LabelSet::locked_bits).
+    // Bit v set when label v is locked (LabelSet::locked_bits); the shaders read
+    // the locked-voxel bitmask instead.
     locked: array<vec4<u32>, 2>,
 }
 
 @group(0) @binding(0) var<uniform> p: GrowParams;
-// Pass 6: write the label into every voxel of every run whose root holds a seed,
-// and count them. Labels are packed 4 per u32 and a word may be shared by two
-// runs (or a run and voxels outside it), so partly covered words are updated
-// with atomicAnd + atomicOr on the run's own bytes; whole words belong to one
-// run and are stored. One invocation per run.
+// Pass 6: set the region bit of every voxel of every run whose root holds a
+// seed, and count them. The region mask has the threshold mask's layout; a word
+// may be shared by two runs, so partly covered words take atomicOr, while whole
+// words belong to one run and are stored. One invocation per run.
 
 @group(0) @binding(3) var<storage, read_write> runs: array<u32>;
 @group(0) @binding(4) var<storage, read_write> parent: array<atomic<u32>>;
 @group(0) @binding(5) var<storage, read_write> seed_roots: array<atomic<u32>>;
-@group(0) @binding(7) var<storage, read_write> labels: array<atomic<u32>>;
+@group(0) @binding(7) var<storage, read_write> region: array<atomic<u32>>;
 @group(0) @binding(8) var<storage, read_write> stats: array<atomic<u32>>;
 
 var<workgroup> group_voxels: atomic<u32>;
 
 // Row of each run (written by the runs pass).
 @group(0) @binding(9) var<storage, read_write> run_rows: array<u32>;
-
-fn byte_mask(first: u32, last: u32) -> u32 {
-    // Bytes first..=last of a word, first <= last in 0..=3.
-    return (0xffffffffu >> ((3u - last) * 8u)) & (0xffffffffu << (first * 8u));
-}
 
 @compute @workgroup_size(64)
 fn main(
@@ -55,19 +50,15 @@ fn main(
             let run = runs[r];
             let start = run & 0xffffu;
             let end = run >> 16u;
-            let base = p.shape.x * run_rows[r];
-            let n0 = base + start;
-            let n1 = base + end;
-            let label4 = p.flags.w * 0x01010101u;
-            for (var w = n0 / 4u; w <= n1 / 4u; w++) {
-                let first = select(0u, n0 % 4u, w == n0 / 4u);
-                let last = select(3u, n1 % 4u, w == n1 / 4u);
-                let m = byte_mask(first, last);
+            let base = p.shape.w * run_rows[r];
+            for (var w = start / 32u; w <= end / 32u; w++) {
+                let first = select(0u, start % 32u, w == start / 32u);
+                let last = select(31u, end % 32u, w == end / 32u);
+                let m = (0xffffffffu >> (31u - last)) & (0xffffffffu << first);
                 if m == 0xffffffffu {
-                    atomicStore(&labels[w], label4);
+                    atomicStore(&region[base + w], m);
                 } else {
-                    atomicAnd(&labels[w], ~m);
-                    atomicOr(&labels[w], label4 & m);
+                    atomicOr(&region[base + w], m);
                 }
             }
             atomicAdd(&group_voxels, end - start + 1u);

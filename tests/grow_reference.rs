@@ -1,15 +1,17 @@
 //! GPU region growing equals the CPU reference (BFS) voxel for voxel on random
 //! phantoms: several seeds, both connectivities, locked labels, distance limits,
 //! values equal to the bounds, widths that are not multiples of 32, 1×1×1 and
-//! 1-voxel-thin grids, integer (r16sint) and float (r32float) images.
+//! 1-voxel-thin grids, integer (r16sint) and float (r32float) textures, and the
+//! packed u8 and i16 buffers. The region bitmask and the locked-voxel bitmask
+//! are checked on their own too.
 
 use std::sync::LazyLock;
 
 use glam::{DMat4, DQuat, DVec3};
 use rayseg::annotate::grow::{
-    Connectivity, GrowImage, GrowRequest, PackedImage, RegionGrower, cpu::grow_cpu,
+    Connectivity, GrowImage, GrowRequest, PackedFormat, PackedImage, RegionGrower, VoxelBits,
+    cpu::grow_cpu,
 };
-use rayseg::annotate::label_volume::GpuLabelVolume;
 use rayseg::gpu::volume_texture::{VolumeFormat, VolumeTexture};
 use rayseg::gpu::{GpuContext, GpuOptions};
 use rayseg::volume::{Modality, Volume, VoxelData};
@@ -45,13 +47,23 @@ fn oblique_affine() -> DMat4 {
         * DMat4::from_scale(DVec3::new(0.7, 1.3, 2.1))
 }
 
-fn phantom(shape: [usize; 3], rng: &mut Rng, float: bool, affine: DMat4) -> Volume {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// -1..=3: i16 texture and i16 pairs.
+    I16,
+    /// 0..=4: i16 texture and u8 quads.
+    U8,
+    /// Quarter steps: r32float texture only.
+    F32,
+}
+
+fn phantom(shape: [usize; 3], rng: &mut Rng, kind: Kind, affine: DMat4) -> Volume {
     let n: usize = shape.iter().product();
-    let data = if float {
+    let data = match kind {
         // Quarter steps: exact in f32, and some equal the bounds exactly.
-        VoxelData::F32((0..n).map(|_| rng.below(17) as f32 * 0.25).collect())
-    } else {
-        VoxelData::I16((0..n).map(|_| rng.below(5) as i16 - 1).collect())
+        Kind::F32 => VoxelData::F32((0..n).map(|_| rng.below(17) as f32 * 0.25).collect()),
+        Kind::I16 => VoxelData::I16((0..n).map(|_| rng.below(5) as i16 - 1).collect()),
+        Kind::U8 => VoxelData::U8((0..n).map(|_| rng.below(5) as u8).collect()),
     };
     Volume::new(shape, data, affine, Modality::Ct).expect("phantom")
 }
@@ -63,8 +75,14 @@ fn compare(volume: &Volume, labels: &[u8], request: &GrowRequest, what: &str) ->
     let texture = VolumeTexture::upload(device, queue, volume).expect("upload");
     let packed = PackedImage::upload(device, queue, volume).expect("packed upload");
     let mut count = compare_one(volume, labels, request, GrowImage::Texture(&texture), what);
+    let want = match &volume.data {
+        VoxelData::U8(_) => Some(PackedFormat::U8),
+        VoxelData::I16(_) => Some(PackedFormat::I16),
+        _ => None,
+    };
+    assert_eq!(packed.as_ref().map(|p| p.format), want, "{what}: packing");
     if let Some(p) = &packed {
-        let what = format!("{what} (packed)");
+        let what = format!("{what} (packed {:?})", p.format);
         count = compare_one(volume, labels, request, GrowImage::Packed(p), &what);
     }
     count
@@ -80,12 +98,10 @@ fn compare_one(
     let (device, queue) = (&CTX.device, &CTX.queue);
     let mut cpu_labels = labels.to_vec();
     let cpu = grow_cpu(volume, &mut cpu_labels, request).expect("cpu grow");
-    let gpu_labels = GpuLabelVolume::new(device, volume.shape.map(|n| n as u32)).expect("labels");
-    gpu_labels.write(queue, labels).expect("write labels");
+    let mut got = labels.to_vec();
     let gpu = GROWER
-        .grow(device, queue, image, &gpu_labels, request)
+        .grow(device, queue, image, &mut got, request)
         .expect("gpu grow");
-    let got = gpu_labels.read(device, queue).expect("read labels");
     let diff = got.iter().zip(&cpu_labels).filter(|(a, b)| a != b).count();
     assert_eq!(
         diff, 0,
@@ -94,6 +110,16 @@ fn compare_one(
     );
     assert_eq!(gpu.voxel_count, cpu.voxel_count, "{what}: voxel count");
     assert_eq!(gpu.seed_used, cpu.seed_used, "{what}: seeds used");
+    // The bitmask on its own: as many bits as voxels grown, none locked.
+    let locked = VoxelBits::locked(labels, volume.shape, &request.locked_bits).expect("locks");
+    assert_eq!(locked.is_some(), request.locked_bits != [0; 8], "{what}");
+    let (region, _) = GROWER
+        .grow_region(device, queue, image, locked.as_ref(), request)
+        .expect("gpu region");
+    assert_eq!(region.count(), cpu.voxel_count, "{what}: region bits");
+    let mut painted = labels.to_vec();
+    region.apply(&mut painted, request.label).expect("apply");
+    assert_eq!(painted, cpu_labels, "{what}: region bitmask applied");
     gpu.voxel_count
 }
 
@@ -121,8 +147,9 @@ fn gpu_equals_cpu_on_random_phantoms() {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut grown = 0;
     for &shape in SHAPES {
-        for float in [false, true] {
-            let volume = phantom(shape, &mut rng, float, oblique_affine());
+        for kind in [Kind::I16, Kind::U8, Kind::F32] {
+            let float = kind == Kind::F32;
+            let volume = phantom(shape, &mut rng, kind, oblique_affine());
             let format = VolumeFormat::for_data(&volume.data, volume.value_range());
             assert_eq!(format == VolumeFormat::F32, float);
             let n = volume.voxel_count();
@@ -130,7 +157,11 @@ fn gpu_equals_cpu_on_random_phantoms() {
                 for case in 0..4 {
                     let seeds = random_seeds(shape, &mut rng, 1 + case % 3);
                     // Bounds that equal stored values, so the inclusive edges matter.
-                    let (lower, upper) = if float { (1.0, 3.0) } else { (0.0, 2.0) };
+                    let (lower, upper) = match kind {
+                        Kind::F32 => (1.0, 3.0),
+                        Kind::I16 => (0.0, 2.0),
+                        Kind::U8 => (1.0, 3.0),
+                    };
                     let mut request =
                         GrowRequest::new(&volume, seeds, lower, upper, connectivity, 7);
                     let mut labels = vec![0u8; n];
@@ -145,7 +176,7 @@ fn gpu_equals_cpu_on_random_phantoms() {
                     if case % 2 == 1 {
                         request.max_distance_mm = Some(3.0 + rng.below(8) as f64);
                     }
-                    let what = format!("{shape:?} float={float} {connectivity:?} case {case}");
+                    let what = format!("{shape:?} {kind:?} {connectivity:?} case {case}");
                     grown += compare(&volume, &labels, &request, &what);
                 }
             }
@@ -181,8 +212,8 @@ fn gpu_equals_cpu_on_tangled_components() {
 fn fractional_and_huge_bounds() {
     let mut rng = Rng(777);
     let shape = [40, 30, 20];
-    for float in [false, true] {
-        let volume = phantom(shape, &mut rng, float, DMat4::IDENTITY);
+    for kind in [Kind::I16, Kind::U8, Kind::F32] {
+        let volume = phantom(shape, &mut rng, kind, DMat4::IDENTITY);
         let n = volume.voxel_count();
         for (lower, upper) in [
             (0.1, 2.9),
@@ -203,7 +234,7 @@ fn fractional_and_huge_bounds() {
                 &volume,
                 &vec![0; n],
                 &request,
-                &format!("[{lower}, {upper}] float={float}"),
+                &format!("[{lower}, {upper}] {kind:?}"),
             );
         }
     }
@@ -221,13 +252,13 @@ fn seed_outside_bounds_grows_nothing_with_a_warning() {
     let request = GrowRequest::new(&volume, vec![[1, 1, 1]], 6.0, 9.0, Connectivity::Face, 1);
     let (device, queue) = (&CTX.device, &CTX.queue);
     let texture = VolumeTexture::upload(device, queue, &volume).expect("upload");
-    let labels = GpuLabelVolume::new(device, texture.shape).expect("labels");
+    let mut labels = vec![0u8; 64];
     let out = GROWER
         .grow(
             device,
             queue,
             GrowImage::Texture(&texture),
-            &labels,
+            &mut labels,
             &request,
         )
         .expect("grow");
@@ -238,13 +269,7 @@ fn seed_outside_bounds_grows_nothing_with_a_warning() {
         "{:?}",
         out.warnings
     );
-    assert!(
-        labels
-            .read(device, queue)
-            .expect("read")
-            .iter()
-            .all(|&l| l == 0)
-    );
+    assert!(labels.iter().all(|&l| l == 0));
 }
 
 #[test]
@@ -259,13 +284,13 @@ fn seed_outside_the_grid_is_an_error() {
     let request = GrowRequest::new(&volume, vec![[1, 4, 1]], 0.0, 9.0, Connectivity::Face, 1);
     let (device, queue) = (&CTX.device, &CTX.queue);
     let texture = VolumeTexture::upload(device, queue, &volume).expect("upload");
-    let labels = GpuLabelVolume::new(device, texture.shape).expect("labels");
+    let mut labels = vec![0u8; 64];
     let err = GROWER
         .grow(
             device,
             queue,
             GrowImage::Texture(&texture),
-            &labels,
+            &mut labels,
             &request,
         )
         .err()
@@ -274,4 +299,44 @@ fn seed_outside_the_grid_is_an_error() {
     assert!(err.contains("outside the 4x4x4 grid"), "{err}");
     let mut cpu_labels = vec![0; 64];
     assert!(grow_cpu(&volume, &mut cpu_labels, &request).is_err());
+}
+
+/// The locked-voxel bitmask and `apply` against a per-voxel reading, on widths
+/// around multiples of 32 (padding bits must stay clear).
+#[test]
+fn voxel_bits_match_per_voxel() {
+    let mut rng = Rng(4242);
+    for shape in [[1, 1, 1], [31, 3, 2], [32, 2, 3], [33, 4, 1], [70, 5, 3]] {
+        let n: usize = shape.iter().product();
+        let labels: Vec<u8> = (0..n).map(|_| rng.below(6) as u8).collect();
+        let mut locked_bits = [0u32; 8];
+        assert!(
+            VoxelBits::locked(&labels, shape, &locked_bits)
+                .expect("locks")
+                .is_none()
+        );
+        locked_bits[0] = (1 << 2) | (1 << 5);
+        let bits = VoxelBits::locked(&labels, shape, &locked_bits)
+            .expect("locks")
+            .expect("some locked");
+        let wpr = VoxelBits::words_per_row(shape);
+        assert_eq!(bits.words.len(), wpr * shape[1] * shape[2]);
+        for (v, &l) in labels.iter().enumerate() {
+            let ijk = [
+                v % shape[0],
+                (v / shape[0]) % shape[1],
+                v / (shape[0] * shape[1]),
+            ];
+            assert_eq!(bits.get(ijk), l == 2 || l == 5, "{shape:?} {ijk:?}");
+        }
+        let want = labels.iter().filter(|&&l| l == 2 || l == 5).count() as u64;
+        assert_eq!(bits.count(), want, "{shape:?}: padding bits set");
+        let mut painted = labels.clone();
+        bits.apply(&mut painted, 9).expect("apply");
+        for (p, &l) in painted.iter().zip(&labels) {
+            assert_eq!(*p, if l == 2 || l == 5 { 9 } else { l });
+        }
+        assert!(bits.apply(&mut painted[1..], 9).is_err());
+        assert!(VoxelBits::locked(&labels[1..], shape, &locked_bits).is_err());
+    }
 }

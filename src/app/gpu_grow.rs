@@ -7,7 +7,6 @@
 use std::sync::{Arc, Mutex};
 
 use crate::annotate::grow::{GrowImage, GrowOutcome, GrowRequest, PackedImage, RegionGrower};
-use crate::annotate::label_volume::GpuLabelVolume;
 use crate::gpu::volume_texture::VolumeTexture;
 use crate::volume::Volume;
 
@@ -47,7 +46,7 @@ impl GpuGrow {
         &self,
         volume: &Arc<Volume>,
         volume_id: u64,
-        labels: &mut Vec<u8>,
+        labels: &mut [u8],
         request: &GrowRequest,
     ) -> Result<GrowOutcome, String> {
         let (device, queue) = (&self.device, &self.queue);
@@ -92,18 +91,19 @@ impl GpuGrow {
         &self,
         image: GrowImage<'_>,
         volume: &Volume,
-        labels: &mut Vec<u8>,
+        labels: &mut [u8],
         request: &GrowRequest,
     ) -> Result<GrowOutcome, String> {
         let (device, queue) = (&self.device, &self.queue);
-        let gpu_labels = GpuLabelVolume::new(device, volume.shape.map(|n| n as u32))
-            .map_err(|e| e.to_string())?;
-        gpu_labels.write(queue, labels).map_err(|e| e.to_string())?;
-        let outcome = self
-            .grower
-            .grow(device, queue, image, &gpu_labels, request)
-            .map_err(|e| e.to_string())?;
-        *labels = gpu_labels.read(device, queue).map_err(|e| e.to_string())?;
-        Ok(outcome)
+        if labels.len() != volume.voxel_count() {
+            return Err(format!(
+                "label map has {} voxels, the image {}",
+                labels.len(),
+                volume.voxel_count()
+            ));
+        }
+        self.grower
+            .grow(device, queue, image, labels, request)
+            .map_err(|e| e.to_string())
     }
 }

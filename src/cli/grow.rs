@@ -5,10 +5,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::Args;
 use rayseg::annotate::grow::{
-    Connectivity, GrowImage, GrowRequest, PackedImage, RegionGrower, cpu::grow_cpu,
-    gpu_threshold_exact, seed_from_ras,
+    Connectivity, GrowImage, GrowRequest, PackedFormat, PackedImage, RegionGrower, VoxelBits,
+    cpu::grow_cpu, gpu_threshold_exact, seed_from_ras,
 };
-use rayseg::annotate::label_volume::GpuLabelVolume;
 use rayseg::gpu::volume_texture::VolumeTexture;
 use rayseg::gpu::{GpuContext, GpuOptions, adapter_summary};
 use rayseg::render::labels::labels_on_grid;
@@ -101,13 +100,16 @@ pub fn run(args: GrowArgs) -> anyhow::Result<()> {
         bail!("give at least one --seed I,J,K or --seed-mm X,Y,Z");
     }
     let mut phases = super::timing::Phases::start();
-    // GPU start-up (instance, device, pipeline compilation: ~130 ms on lavapipe)
+    // GPU start-up (instance, device, pipeline compilation and JIT: ~100 ms on lavapipe)
     // runs on another thread while this one loads the image (~80 ms, mostly
     // single-threaded inflate), so on 2+ cores most of it is hidden.
     let gpu = (!args.cpu).then(|| {
         std::thread::spawn(|| -> anyhow::Result<(GpuContext, RegionGrower)> {
             let ctx = GpuContext::new(&GpuOptions::from_env())?;
             let grower = RegionGrower::new(&ctx.device)?;
+            // Compiles and JITs the labelling passes and the u8 threshold now,
+            // while the image loads (an i16 image's threshold compiles later).
+            grower.warm_up(&ctx.device, &ctx.queue, &[PackedFormat::U8])?;
             Ok((ctx, grower))
         })
     });
@@ -175,7 +177,7 @@ pub fn run(args: GrowArgs) -> anyhow::Result<()> {
         // What the start-up thread had left to do once the image was loaded.
         phases.mark("gpu_init");
         let (device, queue) = (&ctx.device, &ctx.queue);
-        // The packed i16 buffer is faster to threshold; the texture takes the rest.
+        // The packed buffer is faster to threshold; the texture takes the rest.
         let packed = PackedImage::upload(device, queue, &volume)?;
         let texture = match packed {
             Some(_) => None,
@@ -186,15 +188,13 @@ pub fn run(args: GrowArgs) -> anyhow::Result<()> {
             (None, Some(t)) => GrowImage::Texture(t),
             (None, None) => bail!("no GPU copy of the image"),
         };
-        let gpu_labels = GpuLabelVolume::new(device, volume.shape.map(|n| n as u32))?;
-        // New buffers are zeroed: only an existing mask needs uploading.
-        if args.mask.is_some() {
-            gpu_labels.write(queue, &labels)?;
-        }
+        // Only built when some label is locked (needs --mask to matter).
+        let locked = VoxelBits::locked(&labels, volume.shape, &request.locked_bits)?;
         phases.mark("upload");
-        let outcome = grower.grow(device, queue, image, &gpu_labels, &request)?;
+        let (region, outcome) =
+            grower.grow_region(device, queue, image, locked.as_ref(), &request)?;
         phases.mark("grow");
-        labels = gpu_labels.read(device, queue)?;
+        region.apply(&mut labels, request.label)?;
         let t = &outcome.timings;
         let gpu = match (t.threshold_gpu_ms, t.label_gpu_ms) {
             (Some(a), Some(b)) => {
@@ -233,7 +233,7 @@ pub fn run(args: GrowArgs) -> anyhow::Result<()> {
         args.label,
         connectivity.neighbours()
     );
-    phases.mark("readback");
+    phases.mark("apply");
     save_label_map(&args.output, &labels, &volume)?;
     phases.mark("save");
     phases.report();

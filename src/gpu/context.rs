@@ -43,10 +43,16 @@ pub struct GpuContext {
 /// Features rayseg requests: those of the wanted set that `adapter` offers.
 /// - `TEXTURE_ADAPTER_SPECIFIC_FORMAT_FEATURES`: r8uint read_write storage textures.
 /// - `TIMESTAMP_QUERY` (+ inside encoders/passes): benchmarks only.
+/// - `MAPPABLE_PRIMARY_BUFFERS` on CPU adapters only (lavapipe): all memory is
+///   host memory there, so uploads can write storage buffers in place instead
+///   of through a staging copy (35 MB of memcpy for ch2better's packed image).
 pub fn required_features(adapter: &wgpu::Adapter) -> wgpu::Features {
     use wgpu::Features as F;
     let available = adapter.features();
     let mut wanted = F::TEXTURE_ADAPTER_SPECIFIC_FORMAT_FEATURES;
+    if adapter.get_info().device_type == wgpu::DeviceType::Cpu {
+        wanted |= F::MAPPABLE_PRIMARY_BUFFERS;
+    }
     if available.contains(F::TIMESTAMP_QUERY) {
         // The "inside" variants are only valid together with TIMESTAMP_QUERY.
         wanted |= F::TIMESTAMP_QUERY

@@ -3,47 +3,55 @@
 //! Passes (shaders/grow_*.wgsl), one invocation per row (j, k), run or seed:
 //! 1. threshold (one invocation per mask word): bit-packed mask (bounds ∧ not
 //!    locked ∧ within distance) and the run count of each row (atomic adds);
+//!    locked voxels come as a bitmask of the same layout, built on the CPU only
+//!    when some label is locked (the pipelines are specialised on that);
 //! 2. CPU: read the counts back, exclusive prefix sum, allocate the run buffers;
 //! 3. runs: extract runs (start, end) per row, parent[r] = r;
 //! 4. union: union-find with atomicMin against the previous row and slice
 //!    (and their diagonal rows for 26-connectivity);
 //! 5. flatten: parent[r] = root;
 //! 6. seeds: mark the roots of the seeds' runs;
-//! 7. write: label every run whose root is marked (its row stored by the runs
-//!    pass, not searched for), counting voxels.
+//! 7. write: set the region bits of every run whose root is marked (its row
+//!    stored by the runs pass, not searched for), counting voxels.
 //!
-//! Memory: the mask costs 1 bit per voxel (rows padded to 32), each row 8 bytes
-//! (count, offset; with a distance limit 8 more per seed), each run 12 bytes plus
-//! 1 bit.
+//! The region comes back as a bitmask ([`VoxelBits`]) that the CPU applies to
+//! the label map: an eighth of the bytes of a packed label map to read back, and
+//! no label map on the GPU, so grids of 262 M voxels (512×512×1000) fit the
+//! 128 MiB storage-binding limit.
+//!
+//! Memory: the mask and the region cost 1 bit per voxel each (rows padded to
+//! 32), the locks 1 more when some label is locked, each row 8 bytes (count,
+//! offset; with a distance limit 8 more per seed), each run 12 bytes plus 1 bit.
 //!
 //! The image comes either from the renderer's [`VolumeTexture`] (exact r16sint
 //! or r32float, already on the GPU in the app, and free of the storage-binding
-//! limit) or from a [`PackedImage`]: a storage buffer of i16 pairs, 2 bytes per
-//! voxel, for images whose values fit i16. The threshold pass then reads two
-//! voxels per plain buffer load instead of one texel fetch per voxel: on
-//! lavapipe (ch2better, 35 M voxels) about 3x faster (210 vs 670 ms, same load).
+//! limit) or from a [`PackedImage`]: a storage buffer of u8 quads (1 byte per
+//! voxel) or i16 pairs (2 bytes), for images whose values fit. The threshold
+//! pass then reads four or two voxels per plain buffer load instead of one texel
+//! fetch per voxel: on lavapipe (ch2better, 35 M voxels) several times faster.
 //!
 //! [`VolumeTexture`]: crate::gpu::volume_texture::VolumeTexture
 //! [`PackedImage`]: super::PackedImage
 
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use bytemuck::{Pod, Zeroable};
 use glam::DMat3;
 use wgpu::util::DeviceExt;
 
-use super::image::GrowImage;
+use super::image::{GrowImage, PackedFormat};
 use super::timer::Timer;
 use super::{
-    GrowError, GrowOutcome, GrowRequest, GrowTimings, distance_spans, f32_bounds, integer_bounds,
-    validate,
+    GrowError, GrowOutcome, GrowRequest, GrowTimings, VoxelBits, distance_spans, f32_bounds,
+    integer_bounds, validate,
 };
-use crate::annotate::label_volume::GpuLabelVolume;
 use crate::gpu::volume_texture::VolumeFormat;
 use crate::gpu::{GpuError, capture_errors, readback::read_buffer};
 
 const THRESHOLD_WGSL: &str = include_str!("../../../shaders/grow_threshold.wgsl");
 const THRESHOLD_PACKED_WGSL: &str = include_str!("../../../shaders/grow_threshold_packed.wgsl");
+const THRESHOLD_U8_WGSL: &str = include_str!("../../../shaders/grow_threshold_u8.wgsl");
 const RUNS_WGSL: &str = include_str!("../../../shaders/grow_runs.wgsl");
 const UNION_WGSL: &str = include_str!("../../../shaders/grow_union.wgsl");
 const FLATTEN_WGSL: &str = include_str!("../../../shaders/grow_flatten.wgsl");
@@ -55,6 +63,9 @@ const TEXEL_I32: &str = "texture_3d<i32>; // GROW_TEXEL_TYPE";
 const TEXEL_F32: &str = "texture_3d<f32>; // GROW_TEXEL_TYPE";
 const BOUNDS_I32: &str = "v >= p.bounds_i.x && v <= p.bounds_i.y; // GROW_BOUNDS";
 const BOUNDS_F32: &str = "v >= p.bounds_f.x && v <= p.bounds_f.y; // GROW_BOUNDS";
+/// Marker rewritten when no label is locked.
+const LOCKS_ON: &str = "const LOCKS: bool = true; // SPECIALISED";
+const LOCKS_OFF: &str = "const LOCKS: bool = false; // SPECIALISED";
 
 const WORKGROUP: u64 = 64;
 /// The passes, in order, as GPU timings name them.
@@ -76,16 +87,35 @@ struct GrowParams {
     flags: [u32; 4],
     /// Unused, rows, runs, any label locked (0/1).
     counts: [u32; 4],
+    /// Unused by the shaders (they read the locked-voxel bitmask); kept so the
+    /// uniform's layout stays as documented in every shader.
     locked: [u32; 8],
 }
 const _: () = assert!(std::mem::size_of::<GrowParams>() == 112);
 
+/// Where the threshold pass reads the image; indexes `RegionGrower::threshold`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ImageKind {
+    TextureI16 = 0,
+    TextureF32 = 1,
+    PackedI16 = 2,
+    PackedU8 = 3,
+}
+
+/// A threshold pipeline compiled on first use: eight variants (four image
+/// kinds, with and without locks) would double the start-up compilation, and
+/// a run needs one.
+struct Lazy {
+    source: String,
+    layout: wgpu::PipelineLayout,
+    pipeline: OnceLock<wgpu::ComputePipeline>,
+}
+
 /// The region-growing pipelines, created once per device.
 pub struct RegionGrower {
-    threshold_packed: wgpu::ComputePipeline,
+    /// Per image kind, without and with locks.
+    threshold: [[Lazy; 2]; 4],
     image_layout_packed: wgpu::BindGroupLayout,
-    threshold_i16: wgpu::ComputePipeline,
-    threshold_f32: wgpu::ComputePipeline,
     threshold_layout: wgpu::BindGroupLayout,
     image_layout_i16: wgpu::BindGroupLayout,
     image_layout_f32: wgpu::BindGroupLayout,
@@ -146,25 +176,42 @@ fn image_layout(
     )
 }
 
+fn pipeline_layout(
+    device: &wgpu::Device,
+    name: &str,
+    layouts: &[&wgpu::BindGroupLayout],
+) -> wgpu::PipelineLayout {
+    let groups: Vec<Option<&wgpu::BindGroupLayout>> = layouts.iter().map(|l| Some(*l)).collect();
+    device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(&format!("grow::{name}_layout")),
+        bind_group_layouts: &groups,
+        immediate_size: 0,
+    })
+}
+
 fn pipeline(
     device: &wgpu::Device,
     name: &str,
     source: &str,
     layouts: &[&wgpu::BindGroupLayout],
 ) -> wgpu::ComputePipeline {
+    let layout = pipeline_layout(device, name, layouts);
+    pipeline_with(device, name, source, &layout)
+}
+
+fn pipeline_with(
+    device: &wgpu::Device,
+    name: &str,
+    source: &str,
+    layout: &wgpu::PipelineLayout,
+) -> wgpu::ComputePipeline {
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some(&format!("grow::{name}_shader")),
         source: wgpu::ShaderSource::Wgsl(source.into()),
     });
-    let groups: Vec<Option<&wgpu::BindGroupLayout>> = layouts.iter().map(|l| Some(*l)).collect();
-    let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-        label: Some(&format!("grow::{name}_layout")),
-        bind_group_layouts: &groups,
-        immediate_size: 0,
-    });
     device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
         label: Some(&format!("grow::{name}_pipeline")),
-        layout: Some(&layout),
+        layout: Some(layout),
         module: &module,
         entry_point: Some("main"),
         compilation_options: Default::default(),
@@ -191,7 +238,8 @@ fn to_u32(x: u64, what: &str) -> Result<u32, GrowError> {
 }
 
 impl RegionGrower {
-    /// Compiles every pipeline (both image formats); call once per device.
+    /// Compiles the labelling pipelines (the threshold ones on first use, or
+    /// in [`RegionGrower::warm_up`]); call once per device.
     pub fn new(device: &wgpu::Device) -> Result<Self, GpuError> {
         let threshold_src_f32 = THRESHOLD_WGSL
             .replace(TEXEL_I32, TEXEL_F32)
@@ -199,6 +247,17 @@ impl RegionGrower {
         if !THRESHOLD_WGSL.contains(TEXEL_I32) || !THRESHOLD_WGSL.contains(BOUNDS_I32) {
             return Err(GpuError::Upload(
                 "grow_threshold.wgsl lacks its format markers".into(),
+            ));
+        }
+        let sources = [
+            THRESHOLD_WGSL,
+            &threshold_src_f32,
+            THRESHOLD_PACKED_WGSL,
+            THRESHOLD_U8_WGSL,
+        ];
+        if sources.iter().any(|s| !s.contains(LOCKS_ON)) {
+            return Err(GpuError::Upload(
+                "a grow_threshold shader lacks its LOCKS marker".into(),
             ));
         }
         let (grower, err) = capture_errors(device, || {
@@ -225,25 +284,25 @@ impl RegionGrower {
             main_entries.extend((1..=9).map(|b| storage(b, false)));
             let main_layout = bind_layout(device, "main", &main_entries);
             let main = [&main_layout];
+            let variants = |name: &str, source: &str, image: &wgpu::BindGroupLayout| {
+                let layout = pipeline_layout(device, name, &[&threshold_layout, image]);
+                [source.replace(LOCKS_ON, LOCKS_OFF), source.to_string()].map(|source| Lazy {
+                    source,
+                    layout: layout.clone(),
+                    pipeline: OnceLock::new(),
+                })
+            };
             RegionGrower {
-                threshold_i16: pipeline(
-                    device,
-                    "threshold_i16",
-                    THRESHOLD_WGSL,
-                    &[&threshold_layout, &image_layout_i16],
-                ),
-                threshold_f32: pipeline(
-                    device,
-                    "threshold_f32",
-                    &threshold_src_f32,
-                    &[&threshold_layout, &image_layout_f32],
-                ),
-                threshold_packed: pipeline(
-                    device,
-                    "threshold_packed",
-                    THRESHOLD_PACKED_WGSL,
-                    &[&threshold_layout, &image_layout_packed],
-                ),
+                threshold: [
+                    variants("threshold_i16", THRESHOLD_WGSL, &image_layout_i16),
+                    variants("threshold_f32", &threshold_src_f32, &image_layout_f32),
+                    variants(
+                        "threshold_packed",
+                        THRESHOLD_PACKED_WGSL,
+                        &image_layout_packed,
+                    ),
+                    variants("threshold_u8", THRESHOLD_U8_WGSL, &image_layout_packed),
+                ],
                 image_layout_packed,
                 runs: pipeline(device, "runs", RUNS_WGSL, &main),
                 union: pipeline(device, "union", UNION_WGSL, &main),
@@ -262,24 +321,108 @@ impl RegionGrower {
         }
     }
 
+    /// The threshold pipeline for `kind`, with or without locks, compiled now
+    /// if it has not been yet.
+    fn threshold_pipeline(
+        &self,
+        device: &wgpu::Device,
+        kind: ImageKind,
+        locks: bool,
+    ) -> Result<&wgpu::ComputePipeline, GpuError> {
+        let lazy = &self.threshold[kind as usize][usize::from(locks)];
+        if let Some(p) = lazy.pipeline.get() {
+            return Ok(p);
+        }
+        let name = format!("threshold_{kind:?}_{locks}");
+        let (pipeline, err) = capture_errors(device, || {
+            pipeline_with(device, &name, &lazy.source, &lazy.layout)
+        });
+        if let Some(e) = err {
+            return Err(GpuError::Upload(format!("grow pipeline {name}: {e}")));
+        }
+        // Another thread may have won the race; either pipeline does.
+        Ok(lazy.pipeline.get_or_init(|| pipeline))
+    }
+
+    /// Compiles the threshold pipeline (without locks) for each packed format
+    /// and runs one tiny grow with it, so that a later grow pays for neither
+    /// the compilation nor lavapipe's JIT, which happens at the first dispatch
+    /// of each pipeline. For start-up threads that overlap other work.
+    pub fn warm_up(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        formats: &[PackedFormat],
+    ) -> Result<(), GrowError> {
+        use crate::volume::{Modality, Volume, VoxelData};
+        for &format in formats {
+            let shape = [40, 2, 2];
+            let data = match format {
+                PackedFormat::U8 => VoxelData::U8(vec![1; 160]),
+                PackedFormat::I16 => VoxelData::I16(vec![-1; 160]),
+            };
+            let volume = Volume::new(shape, data, glam::DMat4::IDENTITY, Modality::Unknown)
+                .map_err(|e| GpuError::Upload(format!("warm-up volume: {e}")))?;
+            let Some(image) = super::PackedImage::upload(device, queue, &volume)? else {
+                continue;
+            };
+            let (lower, upper) = match format {
+                PackedFormat::U8 => (1.0, 1.0),
+                PackedFormat::I16 => (-1.0, -1.0),
+            };
+            let request = GrowRequest::new(
+                &volume,
+                vec![[1, 1, 1]],
+                lower,
+                upper,
+                super::Connectivity::Full,
+                1,
+            );
+            self.grow_region(device, queue, GrowImage::Packed(&image), None, &request)?;
+        }
+        Ok(())
+    }
+
     /// Grows the region of `request` on `image` and writes its label into
-    /// `labels` in place (voxels outside the region keep their labels).
+    /// `labels` (one u8 per voxel on the image's grid, i fastest) in place:
+    /// voxels outside the region keep their labels, and locked ones are never
+    /// part of it.
     pub fn grow(
         &self,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
         image: GrowImage<'_>,
-        labels: &GpuLabelVolume,
+        labels: &mut [u8],
         request: &GrowRequest,
     ) -> Result<GrowOutcome, GrowError> {
+        let shape = image.shape().map(|n| n as usize);
+        let locked = VoxelBits::locked(labels, shape, &request.locked_bits)?;
+        let (region, outcome) = self.grow_region(device, queue, image, locked.as_ref(), request)?;
+        region.apply(labels, request.label)?;
+        Ok(outcome)
+    }
+
+    /// The region of `request` on `image` as a bitmask; `locked` holds the
+    /// voxels that may not be grown into (`None`: none; `request.locked_bits`
+    /// is then ignored, see [`VoxelBits::locked`]).
+    pub fn grow_region(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        image: GrowImage<'_>,
+        locked: Option<&VoxelBits>,
+        request: &GrowRequest,
+    ) -> Result<(VoxelBits, GrowOutcome), GrowError> {
         let started = Instant::now();
         let image_shape = image.shape();
         let shape = image_shape.map(|n| n as usize);
         validate(request, shape)?;
-        if image_shape != labels.shape {
+        if let Some(l) = locked
+            && (l.shape != shape || l.words.len() != VoxelBits::empty(shape).words.len())
+        {
             return Err(GrowError::ShapeMismatch(format!(
-                "image grid {image_shape:?} but label grid {:?}",
-                labels.shape
+                "image grid {shape:?} but locked-voxel grid {:?}",
+                l.shape
             )));
         }
         if shape[0] > MAX_ROW_VOXELS {
@@ -319,10 +462,17 @@ impl RegionGrower {
 
         let [lo_i, hi_i] = integer_bounds(request.lower, request.upper);
         let [lo_f, hi_f] = f32_bounds(request.lower, request.upper);
-        let any_locked = request.locked_bits.iter().any(|&w| w != 0);
+        // For u8 quads: lo and hi - lo clamped to 0..=255, lo = 256 when empty.
+        let (lo_u8, hi_u8) = (lo_i.max(0), hi_i.min(255));
+        let u8_bounds = if lo_u8 <= hi_u8 {
+            [lo_u8, hi_u8 - lo_u8]
+        } else {
+            [256, 0]
+        };
+        let any_locked = locked.is_some();
         let mut params = GrowParams {
             shape: [ni, nj, nk, words_per_row],
-            bounds_i: [lo_i, hi_i, 0, 0],
+            bounds_i: [lo_i, hi_i, u8_bounds[0], u8_bounds[1]],
             bounds_f: [lo_f, hi_f, 0.0, 0.0],
             flags: [
                 request.connectivity.neighbours(),
@@ -337,6 +487,17 @@ impl RegionGrower {
         let row_groups = workgroups(rows, limit)?;
         let word_groups = workgroups(rows * u64::from(words_per_row), limit)?;
         let timer = Timer::new(device, 6);
+        let kind = match image {
+            GrowImage::Texture(t) => match t.format {
+                VolumeFormat::I16 => ImageKind::TextureI16,
+                VolumeFormat::F32 => ImageKind::TextureF32,
+            },
+            GrowImage::Packed(p) => match p.format {
+                PackedFormat::I16 => ImageKind::PackedI16,
+                PackedFormat::U8 => ImageKind::PackedU8,
+            },
+        };
+        let pipeline = self.threshold_pipeline(device, kind, any_locked)?;
 
         // Phase 1: threshold mask and run counts.
         let (phase1, err) = capture_errors(device, || {
@@ -352,30 +513,36 @@ impl RegionGrower {
                 contents: bytemuck::cast_slice(&spans),
                 usage: wgpu::BufferUsages::STORAGE,
             });
+            // Without locks the (specialised) shader never reads it: one word.
+            let locked_words: &[u32] = match locked {
+                Some(l) if !l.words.is_empty() => &l.words,
+                _ => &[0],
+            };
+            let locked_buf = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("grow::locked_voxels"),
+                contents: bytemuck::cast_slice(locked_words),
+                usage: wgpu::BufferUsages::STORAGE,
+            });
             let group0 = device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("grow::threshold_bind_group"),
                 layout: &self.threshold_layout,
                 entries: &[
                     entry(0, &params_buf),
-                    entry(1, &labels.buffer),
+                    entry(1, &locked_buf),
                     entry(2, &mask),
                     entry(3, &counts),
                     entry(4, &spans_buf),
                 ],
             });
-            let (image_layout, pipeline, resource) = match image {
+            let (image_layout, resource) = match image {
                 GrowImage::Texture(t) => {
                     let view = wgpu::BindingResource::TextureView(&t.view);
                     match t.format {
-                        VolumeFormat::I16 => (&self.image_layout_i16, &self.threshold_i16, view),
-                        VolumeFormat::F32 => (&self.image_layout_f32, &self.threshold_f32, view),
+                        VolumeFormat::I16 => (&self.image_layout_i16, view),
+                        VolumeFormat::F32 => (&self.image_layout_f32, view),
                     }
                 }
-                GrowImage::Packed(p) => (
-                    &self.image_layout_packed,
-                    &self.threshold_packed,
-                    p.buffer.as_entire_binding(),
-                ),
+                GrowImage::Packed(p) => (&self.image_layout_packed, p.buffer.as_entire_binding()),
             };
             let group1 = device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("grow::image_bind_group"),
@@ -446,7 +613,7 @@ impl RegionGrower {
             timings.total_wall_ms = ms(started);
             outcome.timings = timings;
             outcome.warn_unused_seeds(&request.seeds_ijk);
-            return Ok(outcome);
+            return Ok((VoxelBits::empty(shape), outcome));
         }
 
         // Phase 3: runs, union-find, seeds, write.
@@ -473,6 +640,7 @@ impl RegionGrower {
             });
             let run_rows = storage_buffer(device, "grow::run_rows", runs_bytes, false);
             let stats = storage_buffer(device, "grow::stats", (1 + seeds) * 4, true);
+            let region = storage_buffer(device, "grow::region", mask_bytes, true);
             let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("grow::main_bind_group"),
                 layout: &self.main_layout,
@@ -484,7 +652,7 @@ impl RegionGrower {
                     entry(4, &parent),
                     entry(5, &roots),
                     entry(6, &seeds_buf),
-                    entry(7, &labels.buffer),
+                    entry(7, &region),
                     entry(8, &stats),
                     entry(9, &run_rows),
                 ],
@@ -511,12 +679,19 @@ impl RegionGrower {
                 pass.dispatch_workgroups(groups.0, groups.1, 1);
             }
             queue.submit([encoder.finish()]);
-            stats
+            (stats, region)
         });
         if let Some(e) = err {
             return Err(GpuError::Upload(format!("grow labelling passes: {e}")).into());
         }
+        let (stats, region) = stats;
         let stats = read_buffer(device, queue, &stats, 0, (1 + seeds) * 4)?;
+        let region_bytes = read_buffer(device, queue, &region, 0, mask_bytes)?;
+        let mut region = VoxelBits::empty(shape);
+        let words = region.words.len();
+        // Cast the (aligned) words, not the bytes, which may be unaligned.
+        bytemuck::cast_slice_mut::<u32, u8>(&mut region.words)
+            .copy_from_slice(&region_bytes[..4 * words]);
         let word = |n: usize| {
             u32::from_le_bytes([
                 stats[4 * n],
@@ -533,7 +708,7 @@ impl RegionGrower {
         timings.total_wall_ms = ms(started);
         outcome.timings = timings;
         outcome.warn_unused_seeds(&request.seeds_ijk);
-        Ok(outcome)
+        Ok((region, outcome))
     }
 }
 

@@ -1,34 +1,57 @@
 //! Where the threshold pass reads the image: the renderer's texture, or a
-//! packed i16 buffer that lavapipe thresholds about 3x faster.
+//! packed buffer (u8 quads or i16 pairs) that lavapipe thresholds several
+//! times faster.
 
 use crate::gpu::volume_texture::VolumeTexture;
 use crate::gpu::{GpuError, capture_errors};
 use crate::volume::{Volume, VoxelData};
 
-/// The image values as i16 pairs in a storage buffer (voxel n in the low half of
-/// word n / 2 when n is even, the high half otherwise).
+/// How a [`PackedImage`] holds the values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PackedFormat {
+    /// i16 pairs: voxel n in the low half of word n / 2 when n is even, the
+    /// high half otherwise.
+    I16,
+    /// u8 quads: voxel n in byte n % 4 of word n / 4 (values in 0..=255).
+    U8,
+}
+
+/// The image values packed into a storage buffer.
 pub struct PackedImage {
     pub buffer: wgpu::Buffer,
     pub shape: [u32; 3],
+    pub format: PackedFormat,
 }
 
+/// Words after the data: the u8 threshold pass reads nine words per 32 voxels,
+/// up to 36 voxels past the last one, and must find them in the buffer.
+const U8_PAD_WORDS: u64 = 12;
+
 impl PackedImage {
-    /// Uploads `volume` when every value is an integer in i16 range and the
-    /// buffer fits the adapter's storage-binding limit; `Ok(None)` otherwise
-    /// (use the [`VolumeTexture`] then). The buffer is filled while mapped at
-    /// creation, so `_queue` is not used.
+    /// Uploads `volume` when every value is an integer in u8 range (as u8
+    /// quads) or i16 range (as i16 pairs) and the buffer fits the adapter's
+    /// storage-binding limit; `Ok(None)` otherwise (use the [`VolumeTexture`]
+    /// then). The buffer is filled while mapped at creation, so `_queue` is
+    /// not used.
     pub fn upload(
         device: &wgpu::Device,
         _queue: &wgpu::Queue,
         volume: &Volume,
     ) -> Result<Option<Self>, GpuError> {
-        let fits = |x: f64| x.fract() == 0.0 && (-32768.0..=32767.0).contains(&x);
+        let integral = |x: f64, lo: f64, hi: f64| x.fract() == 0.0 && (lo..=hi).contains(&x);
         let (lo, hi) = volume.value_range();
-        if !(fits(lo) && fits(hi)) {
+        let format = if integral(lo, 0.0, 255.0) && integral(hi, 0.0, 255.0) {
+            PackedFormat::U8
+        } else if integral(lo, -32768.0, 32767.0) && integral(hi, -32768.0, 32767.0) {
+            PackedFormat::I16
+        } else {
             return Ok(None);
-        }
-        let n = volume.voxel_count();
-        let bytes = (n as u64).div_ceil(2) * 4;
+        };
+        let n = volume.voxel_count() as u64;
+        let bytes = match format {
+            PackedFormat::I16 => n.div_ceil(2) * 4,
+            PackedFormat::U8 => (n.div_ceil(4) + U8_PAD_WORDS) * 4,
+        };
         let limits = device.limits();
         if bytes
             > limits
@@ -45,7 +68,9 @@ impl PackedImage {
             device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("grow::packed_image"),
                 size: bytes,
-                usage: wgpu::BufferUsages::STORAGE,
+                // Written in place rather than through a staging copy where the
+                // device allows it (CPU adapters, see `required_features`).
+                usage: wgpu::BufferUsages::STORAGE | direct_write(device),
                 mapped_at_creation: true,
             })
         });
@@ -59,32 +84,71 @@ impl PackedImage {
                 .slice(..)
                 .get_mapped_range_mut()
                 .map_err(|e| GpuError::Upload(format!("mapping the packed image: {e}")))?;
-            fill_i16(view.slice(..), &volume.data)
+            fill(view.slice(..), &volume.data, format)
         };
         buffer.unmap();
-        Ok(complete.then_some(PackedImage { buffer, shape }))
+        Ok(complete.then_some(PackedImage {
+            buffer,
+            shape,
+            format,
+        }))
     }
 }
 
-/// Writes `data` as little-endian i16 into the mapped bytes `out` (zero after
-/// the data), a cache-sized chunk at a time; false when some value is not an
-/// integer in i16 range (only possible for float data: the caller checked the
-/// range). Sequential: a mapped range cannot be shared between threads.
-fn fill_i16(mut out: wgpu::WriteOnly<'_, [u8]>, data: &VoxelData) -> bool {
+/// `MAP_WRITE` when storage buffers may be mapped (`MAPPABLE_PRIMARY_BUFFERS`).
+fn direct_write(device: &wgpu::Device) -> wgpu::BufferUsages {
+    if device
+        .features()
+        .contains(wgpu::Features::MAPPABLE_PRIMARY_BUFFERS)
+    {
+        wgpu::BufferUsages::MAP_WRITE
+    } else {
+        wgpu::BufferUsages::empty()
+    }
+}
+
+/// Writes `data` in `format` into the mapped bytes `out` (zero after the data),
+/// a cache-sized piece at a time; false when some value does not fit the format
+/// (only possible for float data: the caller checked the range). Sequential:
+/// `WriteOnly<[u8]>` is not `Send`. u8 data into u8 quads is one copy.
+fn fill(mut out: wgpu::WriteOnly<'_, [u8]>, data: &VoxelData, format: PackedFormat) -> bool {
+    if let (PackedFormat::U8, VoxelData::U8(v)) = (format, data)
+        && v.len() <= out.len()
+    {
+        let (mut head, mut tail) = out.split_at(v.len());
+        head.copy_from_slice(v);
+        tail.fill(0);
+        return true;
+    }
     const CHUNK: usize = 1 << 16;
+    let width = match format {
+        PackedFormat::I16 => 2,
+        PackedFormat::U8 => 1,
+    };
     let mut values = vec![0i16; CHUNK];
+    let mut narrow = vec![0u8; CHUNK];
     let mut ok = true;
     let mut start = 0;
     while !out.is_empty() {
-        let len = (out.len() / 2).min(CHUNK);
-        let (mut piece, tail) = out.split_at(2 * len);
+        let len = (out.len() / width).clamp(1, CHUNK);
+        let take = (width * len).min(out.len());
+        let (mut piece, tail) = out.split_at(take);
         out = tail;
-        let end = (start + len).min(data.len());
+        let end = (start + len).min(data.len()).max(start);
         values[..len].fill(0);
-        if start < end {
-            ok &= convert(&mut values[..end - start], data, start);
+        ok &= convert(&mut values[..end - start], data, start);
+        match format {
+            PackedFormat::I16 => piece.copy_from_slice(bytemuck::cast_slice(&values[..len])),
+            PackedFormat::U8 => {
+                for (b, &v) in narrow.iter_mut().zip(&values[..len]) {
+                    match u8::try_from(v) {
+                        Ok(x) => *b = x,
+                        Err(_) => ok = false,
+                    }
+                }
+                piece.copy_from_slice(&narrow[..len]);
+            }
         }
-        piece.copy_from_slice(bytemuck::cast_slice(&values[..len]));
         start += len;
     }
     ok

@@ -25,7 +25,7 @@ use crate::gpu::GpuError;
 use crate::volume::{Volume, each_variant};
 
 pub use gpu::RegionGrower;
-pub use image::{GrowImage, PackedImage};
+pub use image::{GrowImage, PackedFormat, PackedImage};
 
 /// Neighbourhood of a voxel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -186,6 +186,119 @@ impl GrowOutcome {
             }
         }
     }
+}
+
+/// One bit per voxel of a grid, in the GPU threshold mask's layout: rows
+/// (j, k) of `words_per_row` u32 words, bit b of word w being voxel
+/// i = 32 w + b, the padding bits of a row's last word clear.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VoxelBits {
+    pub shape: [usize; 3],
+    pub words: Vec<u32>,
+}
+
+impl VoxelBits {
+    /// Words per row: ceil(ni / 32).
+    pub fn words_per_row(shape: [usize; 3]) -> usize {
+        shape[0].div_ceil(32)
+    }
+
+    /// An all-clear mask.
+    pub fn empty(shape: [usize; 3]) -> Self {
+        let words = Self::words_per_row(shape) * shape[1] * shape[2];
+        VoxelBits {
+            shape,
+            words: vec![0; words],
+        }
+    }
+
+    /// The bits of the voxels whose label (one u8 per voxel, i fastest) is
+    /// locked in `locked_bits`; `None` when no label is locked.
+    pub fn locked(
+        labels: &[u8],
+        shape: [usize; 3],
+        locked_bits: &[u32; 8],
+    ) -> Result<Option<Self>, GrowError> {
+        use rayon::prelude::*;
+        if locked_bits.iter().all(|&w| w == 0) {
+            return Ok(None);
+        }
+        check_len(labels.len(), shape)?;
+        let mut bits = Self::empty(shape);
+        let (ni, wpr) = (shape[0], Self::words_per_row(shape));
+        if ni == 0 || wpr == 0 {
+            return Ok(Some(bits));
+        }
+        let locked = |l: u8| (locked_bits[usize::from(l) / 32] >> (l % 32)) & 1 != 0;
+        bits.words
+            .par_chunks_mut(wpr)
+            .zip(labels.par_chunks(ni))
+            .for_each(|(words, row)| {
+                for (word, voxels) in words.iter_mut().zip(row.chunks(32)) {
+                    *word = voxels
+                        .iter()
+                        .enumerate()
+                        .fold(0, |acc, (b, &l)| acc | (u32::from(locked(l)) << b));
+                }
+            });
+        Ok(Some(bits))
+    }
+
+    /// Number of set bits.
+    pub fn count(&self) -> u64 {
+        self.words.iter().map(|w| u64::from(w.count_ones())).sum()
+    }
+
+    /// Whether voxel (i, j, k) is set (false off the grid).
+    pub fn get(&self, ijk: [usize; 3]) -> bool {
+        let [ni, nj, nk] = self.shape;
+        if ijk[0] >= ni || ijk[1] >= nj || ijk[2] >= nk {
+            return false;
+        }
+        let row = ijk[1] + nj * ijk[2];
+        let word = self.words[row * Self::words_per_row(self.shape) + ijk[0] / 32];
+        (word >> (ijk[0] % 32)) & 1 != 0
+    }
+
+    /// Writes `label` into every set voxel of `labels` (one u8 per voxel, i
+    /// fastest), leaving the others as they are.
+    pub fn apply(&self, labels: &mut [u8], label: u8) -> Result<(), GrowError> {
+        use rayon::prelude::*;
+        check_len(labels.len(), self.shape)?;
+        let (ni, wpr) = (self.shape[0], Self::words_per_row(self.shape));
+        if ni == 0 || wpr == 0 {
+            return Ok(());
+        }
+        labels
+            .par_chunks_mut(ni)
+            .zip(self.words.par_chunks(wpr))
+            .for_each(|(row, words)| {
+                for (voxels, &word) in row.chunks_mut(32).zip(words) {
+                    match word {
+                        0 => {}
+                        u32::MAX => voxels.fill(label),
+                        _ => {
+                            for (b, v) in voxels.iter_mut().enumerate() {
+                                if (word >> b) & 1 != 0 {
+                                    *v = label;
+                                }
+                            }
+                        }
+                    }
+                }
+            });
+        Ok(())
+    }
+}
+
+fn check_len(len: usize, shape: [usize; 3]) -> Result<(), GrowError> {
+    let want = shape[0] * shape[1] * shape[2];
+    if len != want {
+        return Err(GrowError::ShapeMismatch(format!(
+            "label map has {len} voxels, the grid {shape:?} has {want}"
+        )));
+    }
+    Ok(())
 }
 
 /// Checks what both implementations need; `shape` is the grid.

@@ -23,26 +23,107 @@ pub fn save_label_map(path: &Path, labels: &[u8], reference: &Volume) -> Result<
             reference.voxel_count()
         ))));
     }
-    let mut bytes = label_header(reference).map_err(|m| err(LoadErrorKind::BadOption(m)))?;
-    bytes.extend_from_slice(labels);
+    let header = label_header(reference).map_err(|m| err(LoadErrorKind::BadOption(m)))?;
     let gz = path
         .file_name()
         .is_some_and(|n| n.to_string_lossy().to_ascii_lowercase().ends_with(".gz"));
     let io = |e: std::io::Error| LoadError::io(path, e);
     let mut tmp = crate::atomic_file::temp_file_for(path).map_err(io)?;
-    if gz {
-        let mut enc = flate2::write::GzEncoder::new(
-            std::io::BufWriter::new(tmp.as_file_mut()),
-            flate2::Compression::new(4),
-        );
-        enc.write_all(&bytes).map_err(io)?;
-        enc.finish().and_then(|mut w| w.flush()).map_err(io)?;
-    } else {
-        tmp.write_all(&bytes).map_err(io)?;
+    {
+        let mut out = std::io::BufWriter::new(tmp.as_file_mut());
+        if gz {
+            write_gzip(&mut out, &[&header, labels], GZIP_LEVEL, GZIP_CHUNK).map_err(io)?;
+        } else {
+            out.write_all(&header).map_err(io)?;
+            out.write_all(labels).map_err(io)?;
+        }
+        out.flush().map_err(io)?;
     }
     tmp.as_file().sync_all().map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
+}
+
+/// zlib level of saved `.nii.gz` label maps. On ch2better's grown mask (35 MB,
+/// 2 cores) level 1 takes 18 ms for 1.8 MB, 2 takes 24 ms for 1.1 MB, 4 takes
+/// 43 ms for 0.89 MB and 6 takes 83 ms for 0.66 MB.
+const GZIP_LEVEL: u32 = 4;
+/// Bytes per independently compressed piece: small enough to share out over
+/// the cores (a mostly empty label map compresses unevenly), large enough that
+/// the dictionary lost at each boundary costs nothing measurable.
+const GZIP_CHUNK: usize = 1 << 20;
+
+/// Writes `parts`, concatenated, as ONE gzip member (RFC 1952) that any gzip
+/// reader inflates, compressing pieces of at most `chunk` bytes on all cores as
+/// pigz does: each piece is raw deflate ending on a byte boundary (sync
+/// flush), only the last one carries the final block, and the pieces' CRC-32s
+/// are combined for the trailer.
+pub fn write_gzip(
+    out: &mut impl Write,
+    parts: &[&[u8]],
+    level: u32,
+    chunk: usize,
+) -> std::io::Result<()> {
+    use rayon::prelude::*;
+    let chunk = chunk.max(1);
+    let mut pieces: Vec<&[u8]> = parts
+        .iter()
+        .flat_map(|p| p.chunks(chunk))
+        .filter(|p| !p.is_empty())
+        .collect();
+    if pieces.is_empty() {
+        pieces.push(&[]);
+    }
+    let last = pieces.len() - 1;
+    let compressed: Vec<(Vec<u8>, flate2::Crc)> = pieces
+        .par_iter()
+        .enumerate()
+        .map(|(n, piece)| deflate_piece(piece, level, n == last))
+        .collect::<std::io::Result<_>>()?;
+    // Header: no name, no mtime, OS unknown, as flate2's GzEncoder writes it.
+    out.write_all(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff])?;
+    let mut crc = flate2::Crc::new();
+    for (bytes, piece_crc) in &compressed {
+        out.write_all(bytes)?;
+        crc.combine(piece_crc);
+    }
+    out.write_all(&crc.sum().to_le_bytes())?;
+    out.write_all(&crc.amount().to_le_bytes())?;
+    Ok(())
+}
+
+/// Raw deflate of one piece: ends with a sync flush (an empty stored block, so
+/// the next piece starts on a byte boundary), or the final block when `last`.
+fn deflate_piece(input: &[u8], level: u32, last: bool) -> std::io::Result<(Vec<u8>, flate2::Crc)> {
+    use flate2::{Compress, Compression, FlushCompress, Status};
+    let mut crc = flate2::Crc::new();
+    crc.update(input);
+    let mut c = Compress::new(Compression::new(level), false);
+    let flush = if last {
+        FlushCompress::Finish
+    } else {
+        FlushCompress::Sync
+    };
+    let mut out = Vec::with_capacity(input.len() / 16 + 64);
+    loop {
+        if out.len() == out.capacity() {
+            out.reserve(out.capacity().max(64));
+        }
+        let consumed = c.total_in() as usize;
+        let status = c
+            .compress_vec(&input[consumed..], &mut out, flush)
+            .map_err(std::io::Error::other)?;
+        let done = c.total_in() as usize == input.len();
+        match status {
+            Status::StreamEnd => break,
+            // A sync flush is complete once a call leaves output space unused.
+            Status::Ok | Status::BufError if !last && done && out.len() < out.capacity() => {
+                break;
+            }
+            _ => {}
+        }
+    }
+    Ok((out, crc))
 }
 
 /// A 352-byte little-endian NIfTI-1 header (348 + 4 extension bytes) for u8 data.
