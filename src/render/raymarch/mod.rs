@@ -73,9 +73,12 @@ pub struct RenderSettings {
     /// own colours, hidden labels transparent); `None` = default colours at
     /// `label_opacity`.
     pub label_colors: Option<Vec<u32>>,
-    /// Samples per voxel along the ray (1 makes axis-aligned samples hit voxel centres).
+    /// Samples per voxel along the ray for DVR and isosurface (1 makes axis-aligned
+    /// samples hit voxel centres). MIP/MinIP/average always take one sample per voxel
+    /// plane of the ray's major axis (see raymarch.wgsl) and ignore this and `jitter`.
     pub samples_per_voxel: f32,
-    /// Per-pixel random ray start (against wood-grain); off for exact, repeatable images.
+    /// Per-pixel random ray start (against wood-grain) for DVR and isosurface; off for
+    /// exact, repeatable images.
     pub jitter: bool,
     pub empty_space_skipping: bool,
     pub early_termination: bool,
