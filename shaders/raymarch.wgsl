@@ -143,57 +143,46 @@ fn cell_corners(p: vec3<f32>) -> array<f32, 8> {
 // sample_with_gradient given the cell's corners (24 more fetches).
 fn gradient_around(p: vec3<f32>, cell: array<f32, 8>) -> vec4<f32> {
     let base = floor(p);
-    let f = p - base;
-    let b = vec3<i32>(base);
+    return gradient_from(cell, cell_faces(vec3<i32>(base)), p - base);
+}
+
+// The 24 voxels around cell b's 2x2x2 core that central differences need:
+// per axis, the b-1 face then the b+2 face, each in tri()'s corner order of the
+// two other axes. Indices are clamped as in sample_volume.
+fn cell_faces(b: vec3<i32>) -> array<f32, 24> {
     let top = vec3<i32>(params.shape.xyz) - vec3<i32>(1);
     let zero = vec3<i32>(0);
     let m = clamp(b - vec3<i32>(1), zero, top);
     let i = clamp(b, zero, top);
     let j = clamp(b + vec3<i32>(1), zero, top);
     let n = clamp(b + vec3<i32>(2), zero, top);
-    let c000 = cell[0];
-    let c100 = cell[1];
-    let c010 = cell[2];
-    let c110 = cell[3];
-    let c001 = cell[4];
-    let c101 = cell[5];
-    let c011 = cell[6];
-    let c111 = cell[7];
-    // x = b-1 and b+2 faces.
-    let xm00 = load(vec3<i32>(m.x, i.y, i.z));
-    let xm10 = load(vec3<i32>(m.x, j.y, i.z));
-    let xm01 = load(vec3<i32>(m.x, i.y, j.z));
-    let xm11 = load(vec3<i32>(m.x, j.y, j.z));
-    let xn00 = load(vec3<i32>(n.x, i.y, i.z));
-    let xn10 = load(vec3<i32>(n.x, j.y, i.z));
-    let xn01 = load(vec3<i32>(n.x, i.y, j.z));
-    let xn11 = load(vec3<i32>(n.x, j.y, j.z));
-    // y = b-1 and b+2 faces.
-    let ym00 = load(vec3<i32>(i.x, m.y, i.z));
-    let ym10 = load(vec3<i32>(j.x, m.y, i.z));
-    let ym01 = load(vec3<i32>(i.x, m.y, j.z));
-    let ym11 = load(vec3<i32>(j.x, m.y, j.z));
-    let yn00 = load(vec3<i32>(i.x, n.y, i.z));
-    let yn10 = load(vec3<i32>(j.x, n.y, i.z));
-    let yn01 = load(vec3<i32>(i.x, n.y, j.z));
-    let yn11 = load(vec3<i32>(j.x, n.y, j.z));
-    // z = b-1 and b+2 faces.
-    let zm00 = load(vec3<i32>(i.x, i.y, m.z));
-    let zm10 = load(vec3<i32>(j.x, i.y, m.z));
-    let zm01 = load(vec3<i32>(i.x, j.y, m.z));
-    let zm11 = load(vec3<i32>(j.x, j.y, m.z));
-    let zn00 = load(vec3<i32>(i.x, i.y, n.z));
-    let zn10 = load(vec3<i32>(j.x, i.y, n.z));
-    let zn01 = load(vec3<i32>(i.x, j.y, n.z));
-    let zn11 = load(vec3<i32>(j.x, j.y, n.z));
+    return array<f32, 24>(
+        load(vec3<i32>(m.x, i.y, i.z)), load(vec3<i32>(m.x, j.y, i.z)),
+        load(vec3<i32>(m.x, i.y, j.z)), load(vec3<i32>(m.x, j.y, j.z)),
+        load(vec3<i32>(n.x, i.y, i.z)), load(vec3<i32>(n.x, j.y, i.z)),
+        load(vec3<i32>(n.x, i.y, j.z)), load(vec3<i32>(n.x, j.y, j.z)),
+        load(vec3<i32>(i.x, m.y, i.z)), load(vec3<i32>(j.x, m.y, i.z)),
+        load(vec3<i32>(i.x, m.y, j.z)), load(vec3<i32>(j.x, m.y, j.z)),
+        load(vec3<i32>(i.x, n.y, i.z)), load(vec3<i32>(j.x, n.y, i.z)),
+        load(vec3<i32>(i.x, n.y, j.z)), load(vec3<i32>(j.x, n.y, j.z)),
+        load(vec3<i32>(i.x, i.y, m.z)), load(vec3<i32>(j.x, i.y, m.z)),
+        load(vec3<i32>(i.x, j.y, m.z)), load(vec3<i32>(j.x, j.y, m.z)),
+        load(vec3<i32>(i.x, i.y, n.z)), load(vec3<i32>(j.x, i.y, n.z)),
+        load(vec3<i32>(i.x, j.y, n.z)), load(vec3<i32>(j.x, j.y, n.z)),
+    );
+}
+
+// Value and gradient at fraction f of a cell from its corners and faces: the seven
+// trilinear samples p and p ± each axis share corners.
+fn gradient_from(c: array<f32, 8>, e: array<f32, 24>, f: vec3<f32>) -> vec4<f32> {
     // Corner order of tri(): (x0,y0,z0) (x1,y0,z0) (x0,y1,z0) (x1,y1,z0), then z1.
-    let centre = tri(array<f32, 8>(c000, c100, c010, c110, c001, c101, c011, c111), f);
-    let xp = tri(array<f32, 8>(c100, xn00, c110, xn10, c101, xn01, c111, xn11), f);
-    let xq = tri(array<f32, 8>(xm00, c000, xm10, c010, xm01, c001, xm11, c011), f);
-    let yp = tri(array<f32, 8>(c010, c110, yn00, yn10, c011, c111, yn01, yn11), f);
-    let yq = tri(array<f32, 8>(ym00, ym10, c000, c100, ym01, ym11, c001, c101), f);
-    let zp = tri(array<f32, 8>(c001, c101, c011, c111, zn00, zn10, zn01, zn11), f);
-    let zq = tri(array<f32, 8>(zm00, zm10, zm01, zm11, c000, c100, c010, c110), f);
+    let centre = tri(c, f);
+    let xp = tri(array<f32, 8>(c[1], e[4], c[3], e[5], c[5], e[6], c[7], e[7]), f);
+    let xq = tri(array<f32, 8>(e[0], c[0], e[1], c[2], e[2], c[4], e[3], c[6]), f);
+    let yp = tri(array<f32, 8>(c[2], c[3], e[12], e[13], c[6], c[7], e[14], e[15]), f);
+    let yq = tri(array<f32, 8>(e[8], e[9], c[0], c[1], e[10], e[11], c[4], c[5]), f);
+    let zp = tri(array<f32, 8>(c[4], c[5], c[6], c[7], e[20], e[21], e[22], e[23]), f);
+    let zq = tri(array<f32, 8>(e[16], e[17], e[18], e[19], c[0], c[1], c[2], c[3]), f);
     return vec4<f32>(centre, vec3<f32>(xp - xq, yp - yq, zp - zq) * 0.5);
 }
 
@@ -430,10 +419,36 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
             p = select(p, vec3<f32>(plane0 + plane_dir * f32(s)), major);
         }
 
-        var sg = vec4<f32>(0.0);
         if MODE == MODE_DVR && !LABELS {
-            sg = gradient_around(p, cell);
-        } else if MODE == MODE_DVR {
+            // Every sample in this cell from its 32 voxels, fetched once: at two
+            // samples per voxel, neighbouring samples often share a cell (always
+            // in axis-aligned views).
+            let cell_base = floor(p);
+            let faces = cell_faces(vec3<i32>(cell_base));
+            loop {
+                let tc = t_enter + (f32(s) + phase) * step_mm;
+                let pc = o + tc * d;
+                if tc >= t_exit || any(floor(pc) != cell_base) {
+                    break;
+                }
+                let g = gradient_from(cell, faces, pc - cell_base);
+                let c = tf_lookup(g.x);
+                // Transparent samples add nothing: over() with alpha 0 is the identity.
+                let alpha = 1.0 - pow(1.0 - clamp(c.a, 0.0, 1.0), alpha_exponent);
+                acc = over(acc, shade(c.rgb, g.yzw, dir_ras), alpha);
+                s += 1u;
+                if early_stop && acc.a > OPAQUE {
+                    break;
+                }
+            }
+            if early_stop && acc.a > OPAQUE {
+                break;
+            }
+            continue;
+        }
+
+        var sg = vec4<f32>(0.0);
+        if MODE == MODE_DVR {
             sg = sample_with_gradient(p);
         } else if PLANES {
             sg.x = sample_plane(p, axis_b, axis_c);
