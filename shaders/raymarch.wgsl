@@ -348,153 +348,169 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let grid = vec3<i32>(params.brick_grid.xyz);
     let alpha_exponent = step_mm / params.ref_step_mm;
 
-    // The position of sample s (on its voxel plane for projections).
+    // llvmpipe runs a loop's whole body for every lane (masked), so work that only
+    // some samples need lives in loops of its own, each ending when no lane needs it:
+    // - the brick walk (one storage read per brick) finds the next brick that may
+    //   contribute and where it ends; samples inside it need no brick lookups;
+    // - DVR without labels passes transparent samples on their value alone (8
+    //   fetches), then takes every sample of the found sample's cell from its 32
+    //   voxels, fetched once (two samples per voxel often share a cell).
+    // A sample belongs to the brick containing it (p + 0.5 over the edge, floored).
     var s = 0u;
-    // DVR: the cell of the sample found by the advance loop, reused for its gradient.
+    // DVR: the cell of the sample found by the transparent walk.
     var cell = array<f32, 8>();
+    var done = false;
     loop {
-        // Advance to the next sample that can contribute. Skipped bricks and (DVR
-        // without labels) transparent samples are passed in loops of their own:
-        // llvmpipe runs a loop's whole body for every lane (masked), so passing them
-        // in the sampling loop would cost a full sample (32 fetches for DVR) each.
+        // First sample index past the current brick (no skipping: the whole ray).
+        var seg_end = 0xffffffffu;
         loop {
-            // Bricks to skip: no texel fetches; ends when no lane skips.
-            loop {
-                if !skip_on {
-                    break;
-                }
-                let t = t_enter + (f32(s) + phase) * step_mm;
-                if t >= t_exit {
-                    break;
-                }
-                var p = o + t * d;
-                if PLANES {
-                    p = select(p, vec3<f32>(plane0 + plane_dir * f32(s)), major);
-                }
-                let bf = clamp(floor((p + vec3<f32>(0.5)) / edge), vec3<f32>(0.0), vec3<f32>(grid - vec3<i32>(1)));
-                let b = vec3<i32>(bf);
-                let brick = bricks[b.x + grid.x * (b.y + grid.y * b.z)];
-                var skip = false;
-                if MODE == MODE_MIP {
-                    skip = count > 0u && brick.y <= vmax;
-                } else if MODE == MODE_MINIP {
-                    skip = count > 0u && brick.x >= vmin;
-                } else if MODE == MODE_DVR {
-                    skip = tf_transparent(brick.x, brick.y);
-                } else if MODE == MODE_ISO {
-                    skip = brick.y < params.threshold;
-                }
-                if LABELS {
-                    skip = skip && !(brick.z > 0.0);
-                }
-                if !skip {
-                    break;
-                }
-                let face = (bf + far_side) * edge - vec3<f32>(0.5);
-                let tf3 = (face - o) * inv_d;
-                let t_out = min(min(tf3.x, tf3.y), tf3.z);
-                // First sample index at or past the brick's exit.
-                let next = u32(max(ceil((t_out - t_enter) / step_mm - phase - 1e-3), 0.0));
-                s = max(s + 1u, next);
-            }
-            if MODE == MODE_DVR && !LABELS {
-                // Value only (8 fetches): TF alpha 0 adds nothing to the ray.
-                let ta = t_enter + (f32(s) + phase) * step_mm;
-                let pa = o + ta * d;
-                cell = cell_corners(pa);
-                if ta < t_exit && !(tf_lookup(tri(cell, pa - floor(pa))).a > 0.0) {
-                    s += 1u;
-                    continue;
-                }
-            }
-            break;
-        }
-        let t = t_enter + (f32(s) + phase) * step_mm;
-        if t >= t_exit {
-            break;
-        }
-        var p = o + t * d;
-        if PLANES {
-            // Exactly on the plane, whatever the rounding of t.
-            p = select(p, vec3<f32>(plane0 + plane_dir * f32(s)), major);
-        }
-
-        if MODE == MODE_DVR && !LABELS {
-            // Every sample in this cell from its 32 voxels, fetched once: at two
-            // samples per voxel, neighbouring samples often share a cell (always
-            // in axis-aligned views).
-            let cell_base = floor(p);
-            let faces = cell_faces(vec3<i32>(cell_base));
-            loop {
-                let tc = t_enter + (f32(s) + phase) * step_mm;
-                let pc = o + tc * d;
-                if tc >= t_exit || any(floor(pc) != cell_base) {
-                    break;
-                }
-                let g = gradient_from(cell, faces, pc - cell_base);
-                let c = tf_lookup(g.x);
-                // Transparent samples add nothing: over() with alpha 0 is the identity.
-                let alpha = 1.0 - pow(1.0 - clamp(c.a, 0.0, 1.0), alpha_exponent);
-                acc = over(acc, shade(c.rgb, g.yzw, dir_ras), alpha);
-                s += 1u;
-                if early_stop && acc.a > OPAQUE {
-                    break;
-                }
-            }
-            if early_stop && acc.a > OPAQUE {
+            if !skip_on {
                 break;
             }
-            continue;
-        }
-
-        var sg = vec4<f32>(0.0);
-        if MODE == MODE_DVR {
-            sg = sample_with_gradient(p);
-        } else if PLANES {
-            sg.x = sample_plane(p, axis_b, axis_c);
-        } else {
-            sg.x = sample_volume(p);
-        }
-        let v = sg.x;
-        var label_rgba = vec4<f32>(0.0);
-        if LABELS {
-            let l = label_at(p);
-            label_rgba = unpack4x8unorm(label_lut[l]);
-            label_rgba.a = select(0.0, correct_alpha(label_rgba.a, step_mm), l != 0u);
-        }
-
-        if projection {
-            vmax = max(vmax, v);
-            vmin = min(vmin, v);
-            vsum += v;
-            count += 1u;
+            let t = t_enter + (f32(s) + phase) * step_mm;
+            if t >= t_exit {
+                break;
+            }
+            var p = o + t * d;
+            if PLANES {
+                p = select(p, vec3<f32>(plane0 + plane_dir * f32(s)), major);
+            }
+            let bf = clamp(floor((p + vec3<f32>(0.5)) / edge), vec3<f32>(0.0), vec3<f32>(grid - vec3<i32>(1)));
+            let b = vec3<i32>(bf);
+            let brick = bricks[b.x + grid.x * (b.y + grid.y * b.z)];
+            let face = (bf + far_side) * edge - vec3<f32>(0.5);
+            let tf3 = (face - o) * inv_d;
+            let t_out = min(min(tf3.x, tf3.y), tf3.z);
+            // First sample index at or past the brick's exit (a sample on the face
+            // is looked up again with its own brick).
+            seg_end = max(s + 1u, u32(max(ceil((t_out - t_enter) / step_mm - phase - 1e-3), 0.0)));
+            var skip = false;
+            if MODE == MODE_MIP {
+                skip = count > 0u && brick.y <= vmax;
+            } else if MODE == MODE_MINIP {
+                skip = count > 0u && brick.x >= vmin;
+            } else if MODE == MODE_DVR {
+                skip = tf_transparent(brick.x, brick.y);
+            } else if MODE == MODE_ISO {
+                skip = brick.y < params.threshold;
+            }
             if LABELS {
-                if label_rgba.a > 0.0 && label_acc.a < OPAQUE {
-                    label_acc = over(label_acc, label_rgba.rgb, label_rgba.a);
-                }
+                skip = skip && !(brick.z > 0.0);
             }
-        } else if MODE == MODE_DVR {
-            if LABELS {
-                acc = over(acc, label_rgba.rgb, label_rgba.a);
+            if !skip {
+                break;
             }
-            let c = tf_lookup(v);
-            // Transparent samples add nothing: over() with alpha 0 is the identity.
-            let alpha = 1.0 - pow(1.0 - clamp(c.a, 0.0, 1.0), alpha_exponent);
-            acc = over(acc, shade(c.rgb, sg.yzw, dir_ras), alpha);
-        } else { // MODE_ISO
-            if LABELS {
-                acc = over(acc, label_rgba.rgb, label_rgba.a);
-            }
-            // The surface is refined and shaded after the loop, once per ray.
-            if v >= params.threshold {
-                hit = true;
-                t_hit = t;
-            }
+            s = seg_end;
         }
-        if hit || (early_stop && acc.a > OPAQUE) {
+        if t_enter + (f32(s) + phase) * step_mm >= t_exit {
             break;
         }
-        s += 1u;
+
+        // The samples of this brick.
+        loop {
+            if MODE == MODE_DVR && !LABELS {
+                loop {
+                    let ta = t_enter + (f32(s) + phase) * step_mm;
+                    if s >= seg_end || ta >= t_exit {
+                        break;
+                    }
+                    let pa = o + ta * d;
+                    cell = cell_corners(pa);
+                    // TF alpha 0 adds nothing to the ray.
+                    if tf_lookup(tri(cell, pa - floor(pa))).a > 0.0 {
+                        break;
+                    }
+                    s += 1u;
+                }
+            }
+            let t = t_enter + (f32(s) + phase) * step_mm;
+            if s >= seg_end || t >= t_exit {
+                break;
+            }
+            var p = o + t * d;
+            if PLANES {
+                // Exactly on the plane, whatever the rounding of t.
+                p = select(p, vec3<f32>(plane0 + plane_dir * f32(s)), major);
+            }
+
+            if MODE == MODE_DVR && !LABELS {
+                let cell_base = floor(p);
+                let faces = cell_faces(vec3<i32>(cell_base));
+                loop {
+                    let tc = t_enter + (f32(s) + phase) * step_mm;
+                    let pc = o + tc * d;
+                    if tc >= t_exit || any(floor(pc) != cell_base) {
+                        break;
+                    }
+                    let g = gradient_from(cell, faces, pc - cell_base);
+                    let c = tf_lookup(g.x);
+                    // Transparent samples add nothing: over() with alpha 0 is the identity.
+                    let alpha = 1.0 - pow(1.0 - clamp(c.a, 0.0, 1.0), alpha_exponent);
+                    acc = over(acc, shade(c.rgb, g.yzw, dir_ras), alpha);
+                    s += 1u;
+                    if early_stop && acc.a > OPAQUE {
+                        break;
+                    }
+                }
+                if early_stop && acc.a > OPAQUE {
+                    done = true;
+                    break;
+                }
+                continue;
+            }
+
+            var sg = vec4<f32>(0.0);
+            if MODE == MODE_DVR {
+                sg = sample_with_gradient(p);
+            } else if PLANES {
+                sg.x = sample_plane(p, axis_b, axis_c);
+            } else {
+                sg.x = sample_volume(p);
+            }
+            let v = sg.x;
+            var label_rgba = vec4<f32>(0.0);
+            if LABELS {
+                let l = label_at(p);
+                label_rgba = unpack4x8unorm(label_lut[l]);
+                label_rgba.a = select(0.0, correct_alpha(label_rgba.a, step_mm), l != 0u);
+            }
+
+            if projection {
+                vmax = max(vmax, v);
+                vmin = min(vmin, v);
+                vsum += v;
+                count += 1u;
+                if LABELS {
+                    if label_rgba.a > 0.0 && label_acc.a < OPAQUE {
+                        label_acc = over(label_acc, label_rgba.rgb, label_rgba.a);
+                    }
+                }
+            } else if MODE == MODE_DVR {
+                if LABELS {
+                    acc = over(acc, label_rgba.rgb, label_rgba.a);
+                }
+                let c = tf_lookup(v);
+                let alpha = 1.0 - pow(1.0 - clamp(c.a, 0.0, 1.0), alpha_exponent);
+                acc = over(acc, shade(c.rgb, sg.yzw, dir_ras), alpha);
+            } else { // MODE_ISO
+                if LABELS {
+                    acc = over(acc, label_rgba.rgb, label_rgba.a);
+                }
+                // The surface is refined and shaded after the loop, once per ray.
+                if v >= params.threshold {
+                    hit = true;
+                    t_hit = t;
+                }
+            }
+            s += 1u;
+            if hit || (early_stop && acc.a > OPAQUE) {
+                done = true;
+                break;
+            }
+        }
+        if done {
+            break;
+        }
     }
 
     if MODE == MODE_ISO {
