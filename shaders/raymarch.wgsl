@@ -60,19 +60,22 @@ struct Params {
     _pad: f32,
 }
 
+// Uniform buffers (llvmpipe gathers uniform reads across lanes; storage reads go
+// lane by lane), so arrays of scalars are packed four to a vec4 (16-byte stride).
 struct TransferFunction {
     rgba: array<vec4<f32>, 256>,
-    // nonzero[i] = entries with alpha > 0 among rgba[0..i]; entries [a, b] are all
-    // transparent when nonzero[b + 1] == nonzero[a]. 260 keeps a 16-byte multiple.
-    nonzero: array<u32, 260>,
+    // nonzero(i) = entries with alpha > 0 among rgba[0..i]; entries [a, b] are all
+    // transparent when nonzero(b + 1) == nonzero(a). 260 values, as 65 vec4.
+    nonzero: array<vec4<u32>, 65>,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var volume_tex: texture_3d<f32>; // VOLUME_TEXEL_TYPE
 @group(0) @binding(2) var label_tex: texture_3d<u32>;
 @group(0) @binding(3) var<storage, read> bricks: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> tf: TransferFunction;
-@group(0) @binding(5) var<storage, read> label_lut: array<u32, 256>;
+@group(0) @binding(4) var<uniform> tf: TransferFunction;
+// Packed RGBA8 per label, label l in label_lut[l / 4][l % 4].
+@group(0) @binding(5) var<uniform> label_lut: array<vec4<u32>, 64>;
 @group(0) @binding(6) var out_tex: texture_storage_2d<rgba8unorm, write>;
 
 fn voxel(p: vec3<i32>) -> f32 {
@@ -223,7 +226,7 @@ fn tf_lookup(v: f32) -> vec4<f32> {
 fn tf_transparent(vmin: f32, vmax: f32) -> bool {
     let a = u32(floor(tf_position(vmin)));
     let b = min(u32(ceil(tf_position(vmax))), 255u);
-    return tf.nonzero[b + 1u] == tf.nonzero[a];
+    return tf.nonzero[(b + 1u) / 4u][(b + 1u) % 4u] == tf.nonzero[a / 4u][a % 4u];
 }
 
 // Opacity defined per ref_step_mm, corrected to the actual step.
@@ -471,7 +474,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
             var label_rgba = vec4<f32>(0.0);
             if LABELS {
                 let l = label_at(p);
-                label_rgba = unpack4x8unorm(label_lut[l]);
+                label_rgba = unpack4x8unorm(label_lut[l / 4u][l % 4u]);
                 label_rgba.a = select(0.0, correct_alpha(label_rgba.a, step_mm), l != 0u);
             }
 

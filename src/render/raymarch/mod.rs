@@ -298,8 +298,8 @@ fn make_variant(device: &wgpu::Device, format: VolumeFormat) -> Result<Variant, 
         texture_entry(1, sample_type),
         texture_entry(2, label_type),
         storage_entry(3, true),
-        storage_entry(4, true),
-        storage_entry(5, true),
+        uniform_entry(4),
+        uniform_entry(5),
         wgpu::BindGroupLayoutEntry {
             binding: 6,
             visibility: wgpu::ShaderStages::COMPUTE,
@@ -424,16 +424,18 @@ impl Raymarcher {
                 mapped_at_creation: false,
             })
         };
-        let storage = wgpu::BufferUsages::STORAGE;
+        let uniform = wgpu::BufferUsages::UNIFORM;
         let ((params_buf, tf_buf, label_lut_buf), err) = capture_errors(device, || {
             (
                 buffer(
                     "raymarch::params",
                     std::mem::size_of::<RaymarchParams>() as u64,
-                    wgpu::BufferUsages::UNIFORM,
+                    uniform,
                 ),
-                buffer("raymarch::transfer_function", TF_BUFFER_BYTES, storage),
-                buffer("raymarch::label_lut", 256 * 4, storage),
+                // Uniform, not storage: llvmpipe gathers uniform reads across lanes
+                // but reads storage buffers lane by lane.
+                buffer("raymarch::transfer_function", TF_BUFFER_BYTES, uniform),
+                buffer("raymarch::label_lut", 256 * 4, uniform),
             )
         });
         if let Some(e) = err {
