@@ -3,7 +3,8 @@
 // The CPU reference is rayseg::render::mpr::render_cpu; keep the two in step.
 //
 // The volume binding is written as texture_3d<i32> (r16sint volumes); the Rust side
-// creates a second pipeline with "texture_3d<i32>" replaced by "texture_3d<f32>".
+// creates pipelines with "texture_3d<i32>" replaced by texture_3d<f32> (r32float)
+// and texture_3d<u32> (rg8uint voxel pairs, the voxel in x).
 
 // Keep in sync with `MprUniforms` in src/render/mpr.rs (128 bytes).
 struct Params {

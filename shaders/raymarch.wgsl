@@ -27,6 +27,11 @@ const OPAQUE: f32 = 0.99;
 // lavapipe 22.3 did not fold override constants out of the loop).
 const MODE: u32 = MODE_MIP; // SPECIALISED
 const LABELS: bool = false; // SPECIALISED
+// U8Pair images (rg8uint: voxel i in x, voxel i + 1 in y): one fetch per voxel pair.
+const PAIRS: bool = false; // SPECIALISED
+// Every ray's major axis is j or k (orthographic views), so i lies in the sampling
+// plane and a plane sample takes two pair fetches.
+const PAIR_X: bool = false; // SPECIALISED
 // Projections step from voxel plane to voxel plane (see main).
 const PLANES: bool = MODE == MODE_MIP || MODE == MODE_MINIP || MODE == MODE_AVERAGE;
 
@@ -83,8 +88,30 @@ fn voxel(p: vec3<i32>) -> f32 {
     return f32(textureLoad(volume_tex, q, 0).x);
 }
 
+// Voxels q and q + (1, 0, 0), indices clamped like voxel(): the texel at the last i
+// holds that voxel twice; below i = 0 (q.x = -1) both are voxel 0.
+fn pair(q: vec3<i32>) -> vec2<f32> {
+    let c = clamp(q, vec3<i32>(0), vec3<i32>(params.shape.xyz) - vec3<i32>(1));
+    let t = vec2<f32>(textureLoad(volume_tex, c, 0).xy);
+    return select(t, t.xx, q.x < 0);
+}
+
 // Trilinear interpolation by hand: the integer texture is not filterable.
 fn sample_volume(pos: vec3<f32>) -> f32 {
+    if PAIRS {
+        let base = floor(pos);
+        let f = pos - base;
+        let b = vec3<i32>(base);
+        let r00 = pair(b);
+        let r10 = pair(b + vec3<i32>(0, 1, 0));
+        let r01 = pair(b + vec3<i32>(0, 0, 1));
+        let r11 = pair(b + vec3<i32>(0, 1, 1));
+        let c00 = mix(r00.x, r00.y, f.x);
+        let c10 = mix(r10.x, r10.y, f.x);
+        let c01 = mix(r01.x, r01.y, f.x);
+        let c11 = mix(r11.x, r11.y, f.x);
+        return mix(mix(c00, c10, f.y), mix(c01, c11, f.y), f.z);
+    }
     let base = floor(pos);
     let f = pos - base;
     let b = vec3<i32>(base);
@@ -102,6 +129,12 @@ fn sample_plane(p: vec3<f32>, axis_b: vec3<i32>, axis_c: vec3<i32>) -> f32 {
     let b = vec3<i32>(base);
     let fb = dot(f, vec3<f32>(axis_b));
     let fc = dot(f, vec3<f32>(axis_c));
+    if PAIRS && PAIR_X {
+        // axis_b is i here.
+        let r0 = pair(b);
+        let r1 = pair(b + axis_c);
+        return mix(mix(r0.x, r0.y, fb), mix(r1.x, r1.y, fb), fc);
+    }
     let c00 = mix(voxel(b), voxel(b + axis_b), fb);
     let c01 = mix(voxel(b + axis_c), voxel(b + axis_b + axis_c), fb);
     return mix(c00, c01, fc);
@@ -132,6 +165,13 @@ fn sample_with_gradient(p: vec3<f32>) -> vec4<f32> {
 // The 2x2x2 cell around p in tri()'s order (sample_volume's clamping).
 fn cell_corners(p: vec3<f32>) -> array<f32, 8> {
     let b = vec3<i32>(floor(p));
+    if PAIRS {
+        let r00 = pair(b);
+        let r10 = pair(b + vec3<i32>(0, 1, 0));
+        let r01 = pair(b + vec3<i32>(0, 0, 1));
+        let r11 = pair(b + vec3<i32>(0, 1, 1));
+        return array<f32, 8>(r00.x, r00.y, r10.x, r10.y, r01.x, r01.y, r11.x, r11.y);
+    }
     let top = vec3<i32>(params.shape.xyz) - vec3<i32>(1);
     let i = clamp(b, vec3<i32>(0), top);
     let j = clamp(b + vec3<i32>(1), vec3<i32>(0), top);
@@ -159,6 +199,34 @@ fn cell_faces(b: vec3<i32>) -> array<f32, 24> {
     let i = clamp(b, zero, top);
     let j = clamp(b + vec3<i32>(1), zero, top);
     let n = clamp(b + vec3<i32>(2), zero, top);
+    if PAIRS {
+        // i = b - 1 gives voxel m in x; i = b + 1 gives voxel n in y (the texel at
+        // the last i holds it twice, so the clamp at the top comes out right).
+        let x0 = vec3<i32>(b.x - 1, 0, 0);
+        let x2 = vec3<i32>(b.x + 1, 0, 0);
+        let xb = vec3<i32>(b.x, 0, 0);
+        let xm00 = pair(x0 + vec3<i32>(0, i.y, i.z)).x;
+        let xm10 = pair(x0 + vec3<i32>(0, j.y, i.z)).x;
+        let xm01 = pair(x0 + vec3<i32>(0, i.y, j.z)).x;
+        let xm11 = pair(x0 + vec3<i32>(0, j.y, j.z)).x;
+        let xn00 = pair(x2 + vec3<i32>(0, i.y, i.z)).y;
+        let xn10 = pair(x2 + vec3<i32>(0, j.y, i.z)).y;
+        let xn01 = pair(x2 + vec3<i32>(0, i.y, j.z)).y;
+        let xn11 = pair(x2 + vec3<i32>(0, j.y, j.z)).y;
+        let ym0 = pair(xb + vec3<i32>(0, m.y, i.z));
+        let ym1 = pair(xb + vec3<i32>(0, m.y, j.z));
+        let yn0 = pair(xb + vec3<i32>(0, n.y, i.z));
+        let yn1 = pair(xb + vec3<i32>(0, n.y, j.z));
+        let zm0 = pair(xb + vec3<i32>(0, i.y, m.z));
+        let zm1 = pair(xb + vec3<i32>(0, j.y, m.z));
+        let zn0 = pair(xb + vec3<i32>(0, i.y, n.z));
+        let zn1 = pair(xb + vec3<i32>(0, j.y, n.z));
+        return array<f32, 24>(
+            xm00, xm10, xm01, xm11, xn00, xn10, xn01, xn11,
+            ym0.x, ym0.y, ym1.x, ym1.y, yn0.x, yn0.y, yn1.x, yn1.y,
+            zm0.x, zm0.y, zm1.x, zm1.y, zn0.x, zn0.y, zn1.x, zn1.y,
+        );
+    }
     return array<f32, 24>(
         load(vec3<i32>(m.x, i.y, i.z)), load(vec3<i32>(m.x, j.y, i.z)),
         load(vec3<i32>(m.x, i.y, j.z)), load(vec3<i32>(m.x, j.y, j.z)),
@@ -316,7 +384,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     // (one sample per plane; samples_per_voxel and jitter do not apply). There the
     // trilinear value is the bilinear one of four voxels in the plane, bit for bit:
     // half the texel fetches, which are most of the cost on lavapipe.
-    let on_x = ad.x >= d_major;
+    // PAIR_X pipelines are chosen only where the i axis is clearly not the major one.
+    let on_x = !PAIR_X && ad.x >= d_major;
     let on_y = !on_x && ad.y >= d_major;
     let major = vec3<bool>(on_x, on_y, !on_x && !on_y);
     // The in-plane axes b and c, in x, y, z order (so the mixes match sample_volume's).

@@ -1,7 +1,9 @@
-//! The image on the GPU: a 512×512×1000 CT loads and reads back right, and a
-//! grid beyond the adapter's 3-D texture limit is refused with both numbers.
+//! The image on the GPU: a 512×512×1000 CT loads and reads back right, u8 images
+//! are stored as voxel pairs, and a grid beyond the adapter's 3-D texture limit
+//! is refused with both numbers.
 
 use glam::DMat4;
+use rayseg::gpu::readback::read_texture_3d;
 use rayseg::gpu::volume_texture::{VolumeFormat, VolumeTexture};
 use rayseg::gpu::{GpuContext, GpuError, GpuOptions};
 use rayseg::render::labels::LabelTexture;
@@ -48,6 +50,50 @@ fn a_512x512x1000_ct_loads_and_its_last_slice_is_exact() {
         .render_to_image(&ctx.device, &ctx.queue, &texture, &labels, &params)
         .unwrap();
     assert_eq!(gpu, render_cpu(&volume, None, &params));
+}
+
+/// Texel (i, j, k) of a u8 image holds voxel i and voxel i + 1, the last column
+/// twice; its axial slices through MPR equal the CPU reference.
+#[test]
+fn u8_images_upload_as_voxel_pairs() {
+    let ctx = context();
+    let shape = [37usize, 5, 3];
+    let values: Vec<u8> = (0..shape.iter().product::<usize>())
+        .map(|n| (n * 7 % 251) as u8)
+        .collect();
+    let volume = Volume::new(
+        shape,
+        VoxelData::U8(values.clone()),
+        DMat4::IDENTITY,
+        Modality::Mr,
+    )
+    .unwrap();
+    let texture = VolumeTexture::upload(&ctx.device, &ctx.queue, &volume).expect("upload");
+    assert_eq!(texture.format, VolumeFormat::U8Pair);
+    assert_eq!(texture.gpu_bytes(), 37 * 5 * 3 * 2);
+    let texels = read_texture_3d(&ctx.device, &ctx.queue, &texture.texture).expect("readback");
+    for (n, pair) in texels.chunks_exact(2).enumerate() {
+        let i = n % shape[0];
+        let next = if i + 1 < shape[0] { n + 1 } else { n };
+        assert_eq!(pair, [values[n], values[next]], "texel {n} (i = {i})");
+    }
+    let labels = LabelTexture::empty(&ctx.device, &ctx.queue).unwrap();
+    let mpr = MprRenderer::new(&ctx.device).unwrap();
+    for k in 0..3 {
+        let geometry = SliceGeometry::new(
+            volume.shape,
+            volume.ras_from_voxel,
+            SlicePlane::Axial,
+            SlicePosition::Index(k),
+            Convention::Radiological,
+        )
+        .unwrap();
+        let params = SliceParams::new(geometry, Window::new(120.0, 200.0));
+        let gpu = mpr
+            .render_to_image(&ctx.device, &ctx.queue, &texture, &labels, &params)
+            .unwrap();
+        assert_eq!(gpu, render_cpu(&volume, None, &params), "slice {k}");
+    }
 }
 
 #[test]

@@ -17,6 +17,11 @@ pub enum VolumeFormat {
     I16,
     /// `r32float`: exact for f32 values, rounds wider types.
     F32,
+    /// `rg8uint` for u8 images: texel (i, j, k) holds voxel i in `x` and its
+    /// neighbour i + 1 (clamped at the edge) in `y`, so one fetch gives both voxels
+    /// a trilinear sample needs along i. Same 2 bytes per voxel as `I16`; shaders
+    /// that want one voxel read `x`.
+    U8Pair,
 }
 
 impl VolumeFormat {
@@ -24,12 +29,13 @@ impl VolumeFormat {
         match self {
             VolumeFormat::I16 => wgpu::TextureFormat::R16Sint,
             VolumeFormat::F32 => wgpu::TextureFormat::R32Float,
+            VolumeFormat::U8Pair => wgpu::TextureFormat::Rg8Uint,
         }
     }
 
     pub fn bytes_per_voxel(self) -> u32 {
         match self {
-            VolumeFormat::I16 => 2,
+            VolumeFormat::I16 | VolumeFormat::U8Pair => 2,
             VolumeFormat::F32 => 4,
         }
     }
@@ -38,7 +44,8 @@ impl VolumeFormat {
     pub fn for_data(data: &VoxelData, range: (f64, f64)) -> Self {
         let fits_i16 = range.0 >= i16::MIN as f64 && range.1 <= i16::MAX as f64;
         match data {
-            VoxelData::U8(_) | VoxelData::I8(_) | VoxelData::I16(_) => VolumeFormat::I16,
+            VoxelData::U8(_) => VolumeFormat::U8Pair,
+            VoxelData::I8(_) | VoxelData::I16(_) => VolumeFormat::I16,
             VoxelData::U16(_) | VoxelData::U32(_) | VoxelData::I32(_) if fits_i16 => {
                 VolumeFormat::I16
             }
@@ -114,7 +121,7 @@ impl VolumeTexture {
         for z0 in (0..depth).step_by(SLICES_PER_UPLOAD) {
             let z1 = (z0 + SLICES_PER_UPLOAD).min(depth);
             let range = z0 * slice_voxels..z1 * slice_voxels;
-            let bytes = texel_bytes(&volume.data, range, format);
+            let bytes = texel_bytes(&volume.data, range, format, shape[0] as usize);
             queue.write_texture(
                 wgpu::TexelCopyTextureInfo {
                     texture: &texture,
@@ -158,8 +165,26 @@ impl VolumeTexture {
 
 /// Converts a run of voxels to the texture's texel bytes.
 #[allow(clippy::unnecessary_cast)] // the macro covers the i16 and f32 arms too
-fn texel_bytes(data: &VoxelData, range: std::ops::Range<usize>, format: VolumeFormat) -> Vec<u8> {
+fn texel_bytes(
+    data: &VoxelData,
+    range: std::ops::Range<usize>,
+    format: VolumeFormat,
+    row_len: usize,
+) -> Vec<u8> {
     match format {
+        // Whole rows (the range is whole slices): each voxel with its right neighbour.
+        VolumeFormat::U8Pair => match data {
+            VoxelData::U8(v) => v[range]
+                .chunks(row_len)
+                .flat_map(|row| {
+                    row.iter()
+                        .zip(row.iter().skip(1).chain(row.last()))
+                        .flat_map(|(&a, &b)| [a, b])
+                })
+                .collect(),
+            // for_data picks U8Pair for u8 data only.
+            _ => Vec::new(),
+        },
         VolumeFormat::I16 => each_variant!(data, v => v[range]
             .iter()
             .flat_map(|&x| (x as i16).to_le_bytes())

@@ -204,6 +204,7 @@ pub const OUTPUT_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
 pub struct MprRenderer {
     i16: Variant,
     f32: Variant,
+    u8_pair: Variant,
 }
 
 /// One pipeline per volume texture format (the sample type is part of the layout).
@@ -248,6 +249,12 @@ impl MprRenderer {
                     "f32",
                     wgpu::TextureSampleType::Float { filterable: false },
                     SHADER_SOURCE.replace("texture_3d<i32>", "texture_3d<f32>"),
+                ),
+                // U8Pair: the voxel itself is x, as for the others.
+                u8_pair: variant(
+                    "u8pair",
+                    wgpu::TextureSampleType::Uint,
+                    SHADER_SOURCE.replace("texture_3d<i32>", "texture_3d<u32>"),
                 ),
             }
         });
@@ -298,6 +305,7 @@ impl MprRenderer {
         let variant = match volume.format {
             VolumeFormat::I16 => &self.i16,
             VolumeFormat::F32 => &self.f32,
+            VolumeFormat::U8Pair => &self.u8_pair,
         };
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("mpr::bind_group"),

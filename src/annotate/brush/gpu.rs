@@ -14,6 +14,9 @@ const TEXEL_I32: &str = "texture_3d<i32>; // BRUSH_TEXEL_TYPE";
 const TEXEL_F32: &str = "texture_3d<f32>; // BRUSH_TEXEL_TYPE";
 const RANGE_I32: &str = "v >= p.range_i.x && v <= p.range_i.y; // BRUSH_RANGE";
 const RANGE_F32: &str = "v >= p.range_f.x && v <= p.range_f.y; // BRUSH_RANGE";
+const TEXEL_U32: &str = "texture_3d<u32>; // BRUSH_TEXEL_TYPE";
+/// U8Pair images: the voxel is x, compared as an integer.
+const RANGE_U8: &str = "i32(v) >= p.range_i.x && i32(v) <= p.range_i.y; // BRUSH_RANGE";
 
 /// Invocations per workgroup (`@workgroup_size` in brush.wgsl).
 pub const BRUSH_WORKGROUP: u64 = 64;
@@ -55,6 +58,7 @@ pub(super) enum LabelStore {
 pub(super) struct Variant {
     pub(super) pipeline_i16: wgpu::ComputePipeline,
     pub(super) pipeline_f32: wgpu::ComputePipeline,
+    pub(super) pipeline_u8_pair: wgpu::ComputePipeline,
     pub(super) main_layout: wgpu::BindGroupLayout,
 }
 
@@ -65,15 +69,24 @@ pub struct Brush {
     pub(super) texture: Option<Variant>,
     pub(super) image_layout_i16: wgpu::BindGroupLayout,
     pub(super) image_layout_f32: wgpu::BindGroupLayout,
+    pub(super) image_layout_u8_pair: wgpu::BindGroupLayout,
 }
 
 /// brush.wgsl specialised for an image format and a label store.
 pub(super) fn shader_source(format: VolumeFormat, store: LabelStore) -> String {
     let mut source = BRUSH_WGSL.to_owned();
-    if format == VolumeFormat::F32 {
-        source = source
-            .replace(TEXEL_I32, TEXEL_F32)
-            .replace(RANGE_I32, RANGE_F32);
+    match format {
+        VolumeFormat::I16 => {}
+        VolumeFormat::F32 => {
+            source = source
+                .replace(TEXEL_I32, TEXEL_F32)
+                .replace(RANGE_I32, RANGE_F32);
+        }
+        VolumeFormat::U8Pair => {
+            source = source
+                .replace(TEXEL_I32, TEXEL_U32)
+                .replace(RANGE_I32, RANGE_U8);
+        }
     }
     if store == LabelStore::Texture {
         for (from, to) in TEXTURE_STORE_LINES {
@@ -182,7 +195,7 @@ fn to_u32(x: usize, what: &str) -> Result<u32, BrushError> {
 fn make_variant(
     device: &wgpu::Device,
     store: LabelStore,
-    image_layouts: [&wgpu::BindGroupLayout; 2],
+    image_layouts: [&wgpu::BindGroupLayout; 3],
 ) -> Variant {
     use wgpu::BufferBindingType as B;
     let labels_entry = match store {
@@ -211,7 +224,7 @@ fn make_variant(
             buffer_entry(3, B::Storage { read_only: false }),
         ],
     });
-    let [i16_layout, f32_layout] = image_layouts;
+    let [i16_layout, f32_layout, u8_pair_layout] = image_layouts;
     Variant {
         pipeline_i16: pipeline(
             device,
@@ -224,6 +237,12 @@ fn make_variant(
             &format!("{name}_f32"),
             &shader_source(VolumeFormat::F32, store),
             [&main_layout, f32_layout],
+        ),
+        pipeline_u8_pair: pipeline(
+            device,
+            &format!("{name}_u8pair"),
+            &shader_source(VolumeFormat::U8Pair, store),
+            [&main_layout, u8_pair_layout],
         ),
         main_layout,
     }
@@ -281,12 +300,18 @@ impl Brush {
                 "brush::image_f32_bind_layout",
                 wgpu::TextureSampleType::Float { filterable: false },
             );
-            let layouts = [&image_layout_i16, &image_layout_f32];
+            let image_layout_u8_pair = image_layout(
+                device,
+                "brush::image_u8pair_bind_layout",
+                wgpu::TextureSampleType::Uint,
+            );
+            let layouts = [&image_layout_i16, &image_layout_f32, &image_layout_u8_pair];
             Brush {
                 packed: make_variant(device, LabelStore::Packed, layouts),
                 texture: texture.then(|| make_variant(device, LabelStore::Texture, layouts)),
                 image_layout_i16,
                 image_layout_f32,
+                image_layout_u8_pair,
             }
         });
         match err {
@@ -303,6 +328,10 @@ impl Brush {
         match format {
             VolumeFormat::I16 => (variant.pipeline_i16.clone(), self.image_layout_i16.clone()),
             VolumeFormat::F32 => (variant.pipeline_f32.clone(), self.image_layout_f32.clone()),
+            VolumeFormat::U8Pair => (
+                variant.pipeline_u8_pair.clone(),
+                self.image_layout_u8_pair.clone(),
+            ),
         }
     }
 
@@ -495,7 +524,7 @@ pub(super) fn base_params(
     let (mut range_i, mut range_f) = ([0i32; 4], [0f32; 4]);
     if let Some((lo, hi)) = stroke.intensity_range {
         match format {
-            VolumeFormat::I16 => {
+            VolumeFormat::I16 | VolumeFormat::U8Pair => {
                 let [l, h] = integer_bounds(lo, hi);
                 range_i = [l, h, 1, 0];
             }

@@ -217,7 +217,7 @@ mod tests {
     /// is covered by tests/shader_validation.rs).
     #[test]
     fn all_brush_variants_validate() {
-        for format in [VolumeFormat::I16, VolumeFormat::F32] {
+        for format in [VolumeFormat::I16, VolumeFormat::F32, VolumeFormat::U8Pair] {
             for store in [LabelStore::Packed, LabelStore::Texture] {
                 let source = shader_source(format, store);
                 let module = naga::front::wgsl::parse_str(&source).unwrap_or_else(|e| {

@@ -63,6 +63,9 @@ const TEXEL_I32: &str = "texture_3d<i32>; // GROW_TEXEL_TYPE";
 const TEXEL_F32: &str = "texture_3d<f32>; // GROW_TEXEL_TYPE";
 const BOUNDS_I32: &str = "v >= p.bounds_i.x && v <= p.bounds_i.y; // GROW_BOUNDS";
 const BOUNDS_F32: &str = "v >= p.bounds_f.x && v <= p.bounds_f.y; // GROW_BOUNDS";
+const TEXEL_U32: &str = "texture_3d<u32>; // GROW_TEXEL_TYPE";
+/// U8Pair textures: the voxel is x, compared as an integer.
+const BOUNDS_U8: &str = "i32(v) >= p.bounds_i.x && i32(v) <= p.bounds_i.y; // GROW_BOUNDS";
 /// Marker rewritten when no label is locked.
 const LOCKS_ON: &str = "const LOCKS: bool = true; // SPECIALISED";
 const LOCKS_OFF: &str = "const LOCKS: bool = false; // SPECIALISED";
@@ -100,6 +103,7 @@ enum ImageKind {
     TextureF32 = 1,
     PackedI16 = 2,
     PackedU8 = 3,
+    TextureU8Pair = 4,
 }
 
 /// A threshold pipeline compiled on first use: eight variants (four image
@@ -114,11 +118,12 @@ struct Lazy {
 /// The region-growing pipelines, created once per device.
 pub struct RegionGrower {
     /// Per image kind, without and with locks.
-    threshold: [[Lazy; 2]; 4],
+    threshold: [[Lazy; 2]; 5],
     image_layout_packed: wgpu::BindGroupLayout,
     threshold_layout: wgpu::BindGroupLayout,
     image_layout_i16: wgpu::BindGroupLayout,
     image_layout_f32: wgpu::BindGroupLayout,
+    image_layout_u8_pair: wgpu::BindGroupLayout,
     main_layout: wgpu::BindGroupLayout,
     runs: wgpu::ComputePipeline,
     union: wgpu::ComputePipeline,
@@ -279,6 +284,11 @@ impl RegionGrower {
                 "image_f32",
                 wgpu::TextureSampleType::Float { filterable: false },
             );
+            let image_layout_u8_pair =
+                image_layout(device, "image_u8pair", wgpu::TextureSampleType::Uint);
+            let threshold_src_u8_pair = THRESHOLD_WGSL
+                .replace(TEXEL_I32, TEXEL_U32)
+                .replace(BOUNDS_I32, BOUNDS_U8);
             let image_layout_packed = bind_layout(device, "image_packed", &[storage(0, true)]);
             let mut main_entries = vec![uniform];
             main_entries.extend((1..=9).map(|b| storage(b, false)));
@@ -302,6 +312,11 @@ impl RegionGrower {
                         &image_layout_packed,
                     ),
                     variants("threshold_u8", THRESHOLD_U8_WGSL, &image_layout_packed),
+                    variants(
+                        "threshold_u8pair",
+                        &threshold_src_u8_pair,
+                        &image_layout_u8_pair,
+                    ),
                 ],
                 image_layout_packed,
                 runs: pipeline(device, "runs", RUNS_WGSL, &main),
@@ -312,6 +327,7 @@ impl RegionGrower {
                 threshold_layout,
                 image_layout_i16,
                 image_layout_f32,
+                image_layout_u8_pair,
                 main_layout,
             }
         });
@@ -491,6 +507,7 @@ impl RegionGrower {
             GrowImage::Texture(t) => match t.format {
                 VolumeFormat::I16 => ImageKind::TextureI16,
                 VolumeFormat::F32 => ImageKind::TextureF32,
+                VolumeFormat::U8Pair => ImageKind::TextureU8Pair,
             },
             GrowImage::Packed(p) => match p.format {
                 PackedFormat::I16 => ImageKind::PackedI16,
@@ -540,6 +557,7 @@ impl RegionGrower {
                     match t.format {
                         VolumeFormat::I16 => (&self.image_layout_i16, view),
                         VolumeFormat::F32 => (&self.image_layout_f32, view),
+                        VolumeFormat::U8Pair => (&self.image_layout_u8_pair, view),
                     }
                 }
                 GrowImage::Packed(p) => (&self.image_layout_packed, p.buffer.as_entire_binding()),

@@ -37,9 +37,12 @@ const BRICK_WGSL: &str = include_str!("../../../shaders/brick_minmax.wgsl");
 /// The volume binding as written (r32float); rewritten for r16sint images.
 const TEXEL_F32: &str = "texture_3d<f32>; // VOLUME_TEXEL_TYPE";
 const TEXEL_I32: &str = "texture_3d<i32>; // VOLUME_TEXEL_TYPE";
+const TEXEL_U32: &str = "texture_3d<u32>; // VOLUME_TEXEL_TYPE";
 /// Defaults of the per-pipeline constants as written, rewritten per pipeline.
 const MODE_MARKER: &str = "const MODE: u32 = MODE_MIP; // SPECIALISED";
 const LABELS_MARKER: &str = "const LABELS: bool = false; // SPECIALISED";
+const PAIRS_MARKER: &str = "const PAIRS: bool = false; // SPECIALISED";
+const PAIR_X_MARKER: &str = "const PAIR_X: bool = false; // SPECIALISED";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RenderMode {
@@ -176,23 +179,44 @@ const MODES: [RenderMode; 5] = [
 ];
 
 struct Variant {
-    /// One raymarch pipeline per (mode, labels): index `2 * mode + labels`.
+    /// One raymarch pipeline per (mode, labels): index `2 * mode + labels`; for
+    /// U8Pair images, then one per (projection mode, labels) with PAIR_X.
     raymarch: Vec<wgpu::ComputePipeline>,
     raymarch_layout: wgpu::BindGroupLayout,
     bricks: wgpu::ComputePipeline,
 }
 
 impl Variant {
-    fn raymarch(&self, mode: RenderMode, labels: bool) -> &wgpu::ComputePipeline {
+    fn raymarch(&self, mode: RenderMode, labels: bool, pair_x: bool) -> &wgpu::ComputePipeline {
         let m = MODES.iter().position(|&x| x == mode).unwrap_or(0);
-        &self.raymarch[2 * m + usize::from(labels)]
+        let i = 2 * m + usize::from(labels);
+        let pair_x_index = 2 * MODES.len() + i;
+        match self.raymarch.get(pair_x_index) {
+            Some(p) if pair_x && m < PROJECTION_MODES => p,
+            _ => &self.raymarch[i],
+        }
     }
 }
+
+/// MIP, MinIP and average: the first modes of MODES.
+const PROJECTION_MODES: usize = 3;
 
 /// Raymarching pipelines, one set per volume texture format, created once.
 pub struct Raymarcher {
     i16: Variant,
     f32: Variant,
+    u8_pair: Variant,
+}
+
+/// Whether every orthographic ray of `frame` has j or k as its major voxel axis,
+/// with a margin so that the shader's own per-ray choice could not differ.
+fn i_axis_in_plane(volume: &PreparedVolume, frame: &RayFrame) -> bool {
+    let d = volume
+        .ras_from_voxel
+        .inverse()
+        .transform_vector3(frame.forward_ras)
+        .abs();
+    !frame.perspective && d.x < 0.999 * d.y.max(d.z)
 }
 
 fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
@@ -285,11 +309,13 @@ fn make_variant(device: &wgpu::Device, format: VolumeFormat) -> Result<Variant, 
     let (suffix, sample_type) = match format {
         VolumeFormat::I16 => ("i16", wgpu::TextureSampleType::Sint),
         VolumeFormat::F32 => ("f32", wgpu::TextureSampleType::Float { filterable: false }),
+        VolumeFormat::U8Pair => ("u8pair", wgpu::TextureSampleType::Uint),
     };
     let source = |wgsl: &str| -> Result<String, GpuError> {
         Ok(match format {
             VolumeFormat::I16 => specialise(wgsl, TEXEL_F32, TEXEL_I32)?,
             VolumeFormat::F32 => specialise(wgsl, TEXEL_F32, TEXEL_F32)?,
+            VolumeFormat::U8Pair => specialise(wgsl, TEXEL_F32, TEXEL_U32)?,
         })
     };
     let label_type = wgpu::TextureSampleType::Uint;
@@ -321,18 +347,30 @@ fn make_variant(device: &wgpu::Device, format: VolumeFormat) -> Result<Variant, 
     // Mode and labels are compile-time constants of each pipeline (see raymarch.wgsl).
     let raymarch_base = source(RAYMARCH_WGSL)?;
     let brick_src = source(BRICK_WGSL)?;
+    let pairs = format == VolumeFormat::U8Pair;
     let mut raymarch_srcs = Vec::new();
-    for m in 0..MODES.len() {
+    // (mode, labels) for every mode, then PAIR_X for the projections of U8Pair images.
+    let pair_x_modes = if pairs { PROJECTION_MODES } else { 0 };
+    let variants = (0..MODES.len())
+        .map(|m| (m, false))
+        .chain((0..pair_x_modes).map(|m| (m, true)));
+    for (m, pair_x) in variants {
         for labels in [false, true] {
-            let src = specialise(
+            let mut src = specialise(
                 &raymarch_base,
                 MODE_MARKER,
                 &format!("const MODE: u32 = {m}u;"),
             )?;
-            raymarch_srcs.push(specialise(
+            src = specialise(
                 &src,
                 LABELS_MARKER,
                 &format!("const LABELS: bool = {labels};"),
+            )?;
+            src = specialise(&src, PAIRS_MARKER, &format!("const PAIRS: bool = {pairs};"))?;
+            raymarch_srcs.push(specialise(
+                &src,
+                PAIR_X_MARKER,
+                &format!("const PAIR_X: bool = {pair_x};"),
             )?);
         }
     }
@@ -366,6 +404,7 @@ impl Raymarcher {
         Ok(Raymarcher {
             i16: make_variant(device, VolumeFormat::I16)?,
             f32: make_variant(device, VolumeFormat::F32)?,
+            u8_pair: make_variant(device, VolumeFormat::U8Pair)?,
         })
     }
 
@@ -373,6 +412,7 @@ impl Raymarcher {
         match format {
             VolumeFormat::I16 => &self.i16,
             VolumeFormat::F32 => &self.f32,
+            VolumeFormat::U8Pair => &self.u8_pair,
         }
     }
 
@@ -507,7 +547,8 @@ impl Raymarcher {
         };
         queue.write_buffer(&volume.label_lut_buf, 0, bytemuck::cast_slice(&lut));
         let variant = self.variant(volume.image.format);
-        let pipeline = variant.raymarch(settings.mode, volume.has_labels);
+        let pair_x = i_axis_in_plane(volume, frame);
+        let pipeline = variant.raymarch(settings.mode, volume.has_labels, pair_x);
         let ((), err) = capture_errors(device, || {
             let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("raymarch::bind_group"),
