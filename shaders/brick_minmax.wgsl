@@ -14,8 +14,8 @@ struct BrickParams {
 @group(0) @binding(0) var<uniform> bp: BrickParams;
 @group(0) @binding(1) var volume_tex: texture_3d<f32>; // VOLUME_TEXEL_TYPE
 @group(0) @binding(2) var label_tex: texture_3d<u32>;
-// (min, max, max label, 0) per brick, i fastest.
-@group(0) @binding(3) var<storage, read_write> bricks: array<vec4<f32>>;
+// (min, max, max label, 0) per brick.
+@group(0) @binding(3) var bricks: texture_storage_3d<rgba32float, write>;
 
 @compute @workgroup_size(4, 4, 4)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -41,6 +41,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
             }
         }
     }
-    let index = gid.x + bp.grid.x * (gid.y + bp.grid.y * gid.z);
-    bricks[index] = vec4<f32>(vmin, vmax, f32(lmax), 0.0);
+    textureStore(bricks, vec3<i32>(gid), vec4<f32>(vmin, vmax, f32(lmax), 0.0));
 }

@@ -77,7 +77,8 @@ struct TransferFunction {
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var volume_tex: texture_3d<f32>; // VOLUME_TEXEL_TYPE
 @group(0) @binding(2) var label_tex: texture_3d<u32>;
-@group(0) @binding(3) var<storage, read> bricks: array<vec4<f32>>;
+// (min, max, max label, 0) per brick (brick_minmax.wgsl).
+@group(0) @binding(3) var bricks: texture_3d<f32>;
 @group(0) @binding(4) var<uniform> tf: TransferFunction;
 // Packed RGBA8 per label, label l in label_lut[l / 4][l % 4].
 @group(0) @binding(5) var<uniform> label_lut: array<vec4<u32>, 64>;
@@ -449,7 +450,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
             }
             let bf = clamp(floor((p + vec3<f32>(0.5)) / edge), vec3<f32>(0.0), vec3<f32>(grid - vec3<i32>(1)));
             let b = vec3<i32>(bf);
-            let brick = bricks[b.x + grid.x * (b.y + grid.y * b.z)];
+            let brick = textureLoad(bricks, b, 0);
             let face = (bf + far_side) * edge - vec3<f32>(0.5);
             let tf3 = (face - o) * inv_d;
             let t_out = min(min(tf3.x, tf3.y), tf3.z);

@@ -53,7 +53,7 @@ fn open_16_bit_image_with_labels_fits_in_3_bytes_per_voxel() {
     );
     let image = texture_bytes(&prepared.image.texture) as f64;
     let label = texture_bytes(&prepared.labels.texture) as f64;
-    let bricks = prepared.bricks.size() as f64;
+    let bricks = prepared.bricks.gpu_bytes() as f64;
     let per_voxel = (image + label + bricks) / voxels;
     eprintln!(
         "per voxel: image {:.3} B, labels {:.3} B, bricks {:.4} B, total {per_voxel:.3} B",

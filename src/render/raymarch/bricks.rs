@@ -22,7 +22,23 @@ pub fn brick_grid(shape: [u32; 3]) -> [u32; 3] {
     shape.map(|n| n.div_ceil(BRICK_SIZE).max(1))
 }
 
-/// Runs the brick pass once and returns the (min, max, max label, 0) buffer.
+/// The (min, max, max label, 0) grid, one `rgba32float` texel per brick: a texture,
+/// not a storage buffer, because llvmpipe reads storage buffers lane by lane but
+/// gathers texel fetches across lanes.
+pub struct BrickTexture {
+    pub texture: wgpu::Texture,
+    pub view: wgpu::TextureView,
+}
+
+impl BrickTexture {
+    /// Bytes on the GPU (16 per brick).
+    pub fn gpu_bytes(&self) -> u64 {
+        let s = self.texture.size();
+        u64::from(s.width) * u64::from(s.height) * u64::from(s.depth_or_array_layers) * 16
+    }
+}
+
+/// Runs the brick pass once and returns the brick grid.
 pub(crate) fn compute_bricks(
     device: &wgpu::Device,
     queue: &wgpu::Queue,
@@ -31,24 +47,37 @@ pub(crate) fn compute_bricks(
     label_view: &wgpu::TextureView,
     shape: [u32; 3],
     has_labels: bool,
-) -> Result<wgpu::Buffer, GpuError> {
+) -> Result<BrickTexture, GpuError> {
     let grid = brick_grid(shape);
-    let count = grid.iter().map(|&n| n as u64).product::<u64>();
     let params = BrickParams {
         shape: [shape[0], shape[1], shape[2], BRICK_SIZE],
         grid: [grid[0], grid[1], grid[2], u32::from(has_labels)],
     };
-    let (buffer, err) = capture_errors(device, || {
+    let (bricks, err) = capture_errors(device, || {
         let params_buf = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("raymarch::brick_params"),
             contents: bytemuck::bytes_of(&params),
             usage: wgpu::BufferUsages::UNIFORM,
         });
-        let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+        let texture = device.create_texture(&wgpu::TextureDescriptor {
             label: Some("raymarch::bricks"),
-            size: count * 16,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
+            size: wgpu::Extent3d {
+                width: grid[0],
+                height: grid[1],
+                depth_or_array_layers: grid[2],
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D3,
+            format: wgpu::TextureFormat::Rgba32Float,
+            usage: wgpu::TextureUsages::STORAGE_BINDING
+                | wgpu::TextureUsages::TEXTURE_BINDING
+                | wgpu::TextureUsages::COPY_SRC,
+            view_formats: &[],
+        });
+        let view = texture.create_view(&wgpu::TextureViewDescriptor {
+            label: Some("raymarch::bricks_view"),
+            ..Default::default()
         });
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("raymarch::brick_bind_group"),
@@ -68,7 +97,7 @@ pub(crate) fn compute_bricks(
                 },
                 wgpu::BindGroupEntry {
                     binding: 3,
-                    resource: buffer.as_entire_binding(),
+                    resource: wgpu::BindingResource::TextureView(&view),
                 },
             ],
         });
@@ -89,10 +118,10 @@ pub(crate) fn compute_bricks(
             );
         }
         queue.submit([encoder.finish()]);
-        buffer
+        BrickTexture { texture, view }
     });
     match err {
         Some(e) => Err(GpuError::Upload(format!("brick min/max pass: {e}"))),
-        None => Ok(buffer),
+        None => Ok(bricks),
     }
 }

@@ -158,7 +158,7 @@ pub struct PreparedVolume {
     pub image: VolumeTexture,
     pub labels: LabelTexture,
     pub has_labels: bool,
-    pub bricks: wgpu::Buffer,
+    pub bricks: bricks::BrickTexture,
     pub brick_grid: [u32; 3],
     pub shape: [u32; 3],
     pub ras_from_voxel: DMat4,
@@ -217,19 +217,6 @@ fn i_axis_in_plane(volume: &PreparedVolume, frame: &RayFrame) -> bool {
         .transform_vector3(frame.forward_ras)
         .abs();
     !frame.perspective && d.x < 0.999 * d.y.max(d.z)
-}
-
-fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Storage { read_only },
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    }
 }
 
 fn texture_entry(binding: u32, sample_type: wgpu::TextureSampleType) -> wgpu::BindGroupLayoutEntry {
@@ -323,7 +310,7 @@ fn make_variant(device: &wgpu::Device, format: VolumeFormat) -> Result<Variant, 
         uniform_entry(0),
         texture_entry(1, sample_type),
         texture_entry(2, label_type),
-        storage_entry(3, true),
+        texture_entry(3, wgpu::TextureSampleType::Float { filterable: false }),
         uniform_entry(4),
         uniform_entry(5),
         wgpu::BindGroupLayoutEntry {
@@ -341,7 +328,16 @@ fn make_variant(device: &wgpu::Device, format: VolumeFormat) -> Result<Variant, 
         uniform_entry(0),
         texture_entry(1, sample_type),
         texture_entry(2, label_type),
-        storage_entry(3, false),
+        wgpu::BindGroupLayoutEntry {
+            binding: 3,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::StorageTexture {
+                access: wgpu::StorageTextureAccess::WriteOnly,
+                format: wgpu::TextureFormat::Rgba32Float,
+                view_dimension: wgpu::TextureViewDimension::D3,
+            },
+            count: None,
+        },
     ];
 
     // Mode and labels are compile-time constants of each pipeline (see raymarch.wgsl).
@@ -568,7 +564,7 @@ impl Raymarcher {
                     },
                     wgpu::BindGroupEntry {
                         binding: 3,
-                        resource: volume.bricks.as_entire_binding(),
+                        resource: wgpu::BindingResource::TextureView(&volume.bricks.view),
                     },
                     wgpu::BindGroupEntry {
                         binding: 4,
