@@ -43,7 +43,8 @@ impl Rng {
 
 /// A random grid (odd sizes, so rows share label words), anisotropic
 /// spacing, a random rotation (oblique) and integer or fractional values.
-fn phantom(rng: &mut Rng, float_values: bool) -> Volume {
+/// Image values by `case % 3`: i16, u8 (stored as voxel pairs) or f32.
+fn phantom(rng: &mut Rng, case: usize) -> Volume {
     let shape = [
         17 + rng.below(20) as usize,
         13 + rng.below(20) as usize,
@@ -69,14 +70,14 @@ fn phantom(rng: &mut Rng, float_values: bool) -> Volume {
     );
     let m = DMat4::from_mat3_translation(m3, origin);
     let n = shape.iter().product();
-    let data = if float_values {
-        VoxelData::F32(
+    let data = match case % 3 {
+        2 => VoxelData::F32(
             (0..n)
                 .map(|_| rng.below(4000) as f32 * 0.25 - 500.0)
                 .collect(),
-        )
-    } else {
-        VoxelData::I16((0..n).map(|_| rng.below(2001) as i16 - 1000).collect())
+        ),
+        1 => VoxelData::U8((0..n).map(|_| rng.below(256) as u8).collect()),
+        _ => VoxelData::I16((0..n).map(|_| rng.below(2001) as i16 - 1000).collect()),
     };
     Volume::new(shape, data, m, Modality::Ct).expect("valid phantom")
 }
@@ -121,9 +122,10 @@ fn random_stroke(rng: &mut Rng, v: &Volume) -> BrushStroke {
         } else {
             OverwritePolicy::BackgroundOnly
         },
-        // Bounds on and between the values (x.25 steps) so both inclusivity and rounding count.
+        // Bounds on and between the values (x.25 steps) so both inclusivity and rounding
+        // count; up to 200 so that u8 images have voxels on both sides.
         intensity_range: (rng.below(2) == 0).then(|| {
-            let lo = rng.below(800) as f64 * 0.5 - 400.0;
+            let lo = rng.below(1200) as f64 * 0.5 - 400.0;
             (lo, lo + rng.below(1000) as f64 * 0.25)
         }),
         disk: match rng.below(5) {
@@ -143,15 +145,11 @@ fn gpu_equals_cpu_on_random_phantoms() {
     let mut rng = Rng(0x5eed_1234_abcd);
     let mut total_changed = 0;
     for case in 0..24 {
-        let volume = phantom(&mut rng, case % 3 == 2);
+        let volume = phantom(&mut rng, case);
         let texture = VolumeTexture::upload(device, queue, &volume).expect("upload");
         assert_eq!(
             texture.format,
-            if case % 3 == 2 {
-                VolumeFormat::F32
-            } else {
-                VolumeFormat::I16
-            }
+            [VolumeFormat::I16, VolumeFormat::U8Pair, VolumeFormat::F32][case % 3]
         );
         let mut labels: Vec<u8> = (0..volume.voxel_count())
             .map(|_| {
@@ -205,7 +203,7 @@ fn label_texture_strokes_equal_cpu_and_sync_the_cpu_copy() {
     let mut rng = Rng(0x7e57_7e47);
     let mut total_changed = 0;
     for case in 0..12 {
-        let volume = phantom(&mut rng, case % 3 == 2);
+        let volume = phantom(&mut rng, case);
         let texture = VolumeTexture::upload(device, queue, &volume).expect("upload");
         let initial: Vec<u8> = (0..volume.voxel_count())
             .map(|_| {
@@ -294,7 +292,7 @@ fn painted_iff_centre_within_radius_of_stroke() {
     let mut rng = Rng(42);
     let mut checked = 0;
     for case in 0..30 {
-        let volume = phantom(&mut rng, false);
+        let volume = phantom(&mut rng, 0);
         let mut stroke = random_stroke(&mut rng, &volume);
         stroke.mode = BrushMode::Paint { label: 7 };
         stroke.policy = OverwritePolicy::All;
