@@ -32,7 +32,18 @@ struct GrowParams {
 @group(0) @binding(3) var<storage, read_write> run_counts: array<atomic<u32>>;
 // Per (row, seed), seeds fastest: inclusive i-span within the distance (lo > hi: none).
 @group(0) @binding(4) var<storage, read> spans: array<vec2<i32>>;
+// The image words of this chunk of rows (PackedImage splits images larger than
+// one storage binding): `image[k]` is word `k + chunk.z` of the whole image.
 @group(1) @binding(0) var<storage, read> image: array<u32>;
+// x: the chunk's first mask word (global index), y: its mask words, z: the
+// image word bound at image[0]. The bound range holds a margin word before the
+// chunk's first voxel and the words read past its last.
+@group(1) @binding(1) var<uniform> chunk: vec4<u32>;
+
+// Word n of the whole image (n within the chunk's bound range).
+fn img(n: u32) -> u32 {
+    return image[n - chunk.z];
+}
 
 // Rewritten to false when no label is locked: lavapipe would run the lock test
 // under a lane mask even behind a uniform branch.
@@ -69,11 +80,12 @@ fn pair_bits(x: u32) -> u32 {
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let id = gid.x + gid.y * groups.x * 64u;
-    let words = p.shape.w;
-    if id >= p.counts.y * words {
+    let local = gid.x + gid.y * groups.x * 64u;
+    if local >= chunk.y {
         return;
     }
+    let id = chunk.x + local;
+    let words = p.shape.w;
     let row = id / words;
     let w = id - row * words;
     let ni = p.shape.x;
@@ -97,15 +109,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let odd = n0 % 2u;
     var pairs = 0u;
     for (var q = 0u; q < 16u; q++) {
-        pairs |= pair_bits(image[base + q]) << (2u * q);
+        pairs |= pair_bits(img(base + q)) << (2u * q);
     }
     var bits = pairs;
     var prev_in = 0u;
     if odd != 0u {
-        bits = (pairs >> 1u) | ((pair_bits(image[base + 16u]) & 1u) << 31u);
+        bits = (pairs >> 1u) | ((pair_bits(img(base + 16u)) & 1u) << 31u);
         prev_in = pairs & 1u;
     } else if n0 > 0u {
-        prev_in = pair_bits(image[base - 1u]) >> 1u;
+        prev_in = pair_bits(img(base - 1u)) >> 1u;
     }
     bits &= todo;
     if LOCKS {

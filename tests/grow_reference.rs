@@ -340,3 +340,76 @@ fn voxel_bits_match_per_voxel() {
         assert!(VoxelBits::locked(&labels[1..], shape, &locked_bits).is_err());
     }
 }
+
+/// Packed images larger than one dispatch's binding are thresholded in chunks
+/// of whole rows: with chunks of 1..=5 rows (odd row widths, so chunks start at
+/// odd voxels, mid image word and mid mask word) the region still equals the
+/// CPU reference, with locks and distance limits too.
+#[test]
+fn chunked_packed_image_equals_cpu() {
+    let (device, queue) = (&CTX.device, &CTX.queue);
+    let align = u64::from(device.limits().min_storage_buffer_offset_alignment);
+    let mut rng = Rng(0x0123_4567_89AB_CDEF);
+    let mut grown = 0;
+    let mut chunked = 0;
+    for shape in [
+        [37, 23, 19],
+        [65, 9, 9],
+        [29, 7, 21],
+        [33, 6, 5],
+        [3, 40, 30],
+    ] {
+        for kind in [Kind::I16, Kind::U8] {
+            let volume = phantom(shape, &mut rng, kind, oblique_affine());
+            let n = volume.voxel_count();
+            let (lower, upper) = match kind {
+                Kind::I16 => (0.0, 2.0),
+                _ => (1.0, 3.0),
+            };
+            let per_word = match kind {
+                Kind::I16 => 2,
+                _ => 4,
+            };
+            for rows in [1u64, 2, 3, 5] {
+                // The smallest chunk holding `rows` rows (see chunk_rows in gpu.rs).
+                let words = (align / 4).max(1) + 20 + (rows * shape[0] as u64).div_ceil(per_word);
+                let packed = PackedImage::upload(device, queue, &volume)
+                    .expect("packed upload")
+                    .expect("packable")
+                    .with_max_chunk_bytes(4 * words);
+                assert_eq!(packed.max_chunk_bytes(), 4 * words);
+                if packed.buffer.size() > packed.max_chunk_bytes() {
+                    chunked += 1;
+                }
+                for case in 0..4 {
+                    let connectivity = if case % 2 == 0 {
+                        Connectivity::Face
+                    } else {
+                        Connectivity::Full
+                    };
+                    let seeds = random_seeds(shape, &mut rng, 1 + case % 3);
+                    let mut request =
+                        GrowRequest::new(&volume, seeds, lower, upper, connectivity, 5);
+                    let mut labels = vec![0u8; n];
+                    if case >= 2 {
+                        labels = (0..n).map(|_| rng.below(4) as u8).collect();
+                        request.locked_bits[0] |= 1 << 2;
+                    }
+                    if case == 3 {
+                        request.max_distance_mm = Some(4.0 + rng.below(8) as f64);
+                    }
+                    let what = format!("{shape:?} {kind:?} {rows} rows/chunk case {case}");
+                    grown += compare_one(
+                        &volume,
+                        &labels,
+                        &request,
+                        GrowImage::Packed(&packed),
+                        &what,
+                    );
+                }
+            }
+        }
+    }
+    assert!(chunked >= 30, "only {chunked} images were chunked");
+    assert!(grown > 1000, "grew too little ({grown}) to test much");
+}

@@ -289,7 +289,14 @@ impl RegionGrower {
             let threshold_src_u8_pair = THRESHOLD_WGSL
                 .replace(TEXEL_I32, TEXEL_U32)
                 .replace(BOUNDS_I32, BOUNDS_U8);
-            let image_layout_packed = bind_layout(device, "image_packed", &[storage(0, true)]);
+            let image_layout_packed = bind_layout(
+                device,
+                "image_packed",
+                &[
+                    storage(0, true),
+                    buffer_entry(1, wgpu::BufferBindingType::Uniform),
+                ],
+            );
             let mut main_entries = vec![uniform];
             main_entries.extend((1..=9).map(|b| storage(b, false)));
             let main_layout = bind_layout(device, "main", &main_entries);
@@ -515,6 +522,17 @@ impl RegionGrower {
             },
         };
         let pipeline = self.threshold_pipeline(device, kind, any_locked)?;
+        let packed_chunks = match image {
+            GrowImage::Packed(p) => Some(chunk_rows(
+                p,
+                u64::from(ni),
+                rows,
+                words_per_row,
+                u64::from(limits.min_storage_buffer_offset_alignment),
+                limit,
+            )?),
+            GrowImage::Texture(_) => None,
+        };
 
         // Phase 1: threshold mask and run counts.
         let (phase1, err) = capture_errors(device, || {
@@ -551,25 +569,71 @@ impl RegionGrower {
                     entry(4, &spans_buf),
                 ],
             });
-            let (image_layout, resource) = match image {
+            // Per dispatch: the image bind group (for packed images, a chunk of
+            // rows) and the invocations (mask words) it covers.
+            let mut dispatches = Vec::new();
+            match image {
                 GrowImage::Texture(t) => {
-                    let view = wgpu::BindingResource::TextureView(&t.view);
-                    match t.format {
-                        VolumeFormat::I16 => (&self.image_layout_i16, view),
-                        VolumeFormat::F32 => (&self.image_layout_f32, view),
-                        VolumeFormat::U8Pair => (&self.image_layout_u8_pair, view),
+                    let layout = match t.format {
+                        VolumeFormat::I16 => &self.image_layout_i16,
+                        VolumeFormat::F32 => &self.image_layout_f32,
+                        VolumeFormat::U8Pair => &self.image_layout_u8_pair,
+                    };
+                    let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: Some("grow::image_bind_group"),
+                        layout,
+                        entries: &[wgpu::BindGroupEntry {
+                            binding: 0,
+                            resource: wgpu::BindingResource::TextureView(&t.view),
+                        }],
+                    });
+                    dispatches.push((group, word_groups));
+                }
+                GrowImage::Packed(p) => {
+                    let chunks = packed_chunks.as_deref().unwrap_or_default();
+                    let stride = u64::from(limits.min_uniform_buffer_offset_alignment).max(16);
+                    let mut uniforms = vec![0u8; (stride as usize) * chunks.len().max(1)];
+                    for (c, chunk) in chunks.iter().enumerate() {
+                        let at = c * stride as usize;
+                        uniforms[at..at + 16].copy_from_slice(bytemuck::bytes_of(&[
+                            chunk.first_word,
+                            chunk.words,
+                            chunk.image_word,
+                            0u32,
+                        ]));
+                    }
+                    let chunk_buf = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                        label: Some("grow::image_chunks"),
+                        contents: &uniforms,
+                        usage: wgpu::BufferUsages::UNIFORM,
+                    });
+                    for (c, chunk) in chunks.iter().enumerate() {
+                        let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                            label: Some("grow::image_chunk_bind_group"),
+                            layout: &self.image_layout_packed,
+                            entries: &[
+                                wgpu::BindGroupEntry {
+                                    binding: 0,
+                                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                                        buffer: &p.buffer,
+                                        offset: chunk.offset,
+                                        size: wgpu::BufferSize::new(chunk.size),
+                                    }),
+                                },
+                                wgpu::BindGroupEntry {
+                                    binding: 1,
+                                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                                        buffer: &chunk_buf,
+                                        offset: c as u64 * stride,
+                                        size: wgpu::BufferSize::new(16),
+                                    }),
+                                },
+                            ],
+                        });
+                        dispatches.push((group, chunk.groups));
                     }
                 }
-                GrowImage::Packed(p) => (&self.image_layout_packed, p.buffer.as_entire_binding()),
-            };
-            let group1 = device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("grow::image_bind_group"),
-                layout: image_layout,
-                entries: &[wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource,
-                }],
-            });
+            }
             let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("grow::threshold_encoder"),
             });
@@ -580,9 +644,12 @@ impl RegionGrower {
                 });
                 pass.set_pipeline(pipeline);
                 pass.set_bind_group(0, &group0, &[]);
-                pass.set_bind_group(1, &group1, &[]);
                 // One invocation per mask word; the run counts start at zero.
-                pass.dispatch_workgroups(word_groups.0, word_groups.1, 1);
+                // Chunks write disjoint mask words and only add to run counts.
+                for (group, groups) in &dispatches {
+                    pass.set_bind_group(1, group, &[]);
+                    pass.dispatch_workgroups(groups.0, groups.1, 1);
+                }
             }
             queue.submit([encoder.finish()]);
             (params_buf, mask, counts)
@@ -728,6 +795,78 @@ impl RegionGrower {
         outcome.warn_unused_seeds(&request.seeds_ijk);
         Ok((region, outcome))
     }
+}
+
+/// One threshold dispatch over a packed image: rows from `first_word /
+/// words_per_row`, bound as bytes `offset..offset + size` of the image buffer.
+struct Chunk {
+    /// The first mask word (global) and how many.
+    first_word: u32,
+    words: u32,
+    /// The image word at `offset`, the start of the bound range.
+    image_word: u32,
+    offset: u64,
+    size: u64,
+    groups: (u32, u32),
+}
+
+/// Splits the threshold pass over `image` into chunks of whole rows whose
+/// bound ranges fit its `max_chunk_bytes`: each from the word before its first
+/// voxel (aligned down to `align` bytes) to 17 words past its last voxel (the
+/// shaders read up to 16 (i16) or 8 (u8) words past a mask word's first word),
+/// clamped to the buffer. An image within one binding is one chunk.
+fn chunk_rows(
+    image: &super::PackedImage,
+    ni: u64,
+    rows: u64,
+    words_per_row: u32,
+    align: u64,
+    limit: u32,
+) -> Result<Vec<Chunk>, GrowError> {
+    const AFTER: u64 = 18;
+    let per_word = image.voxels_per_word();
+    let buffer_words = image.buffer.size() / 4;
+    let align_words = (align / 4).max(1);
+    let max_words = image.max_chunk_bytes() / 4;
+    // Words one chunk of r rows binds, at most: r ni / per_word + 1 (rounding)
+    // + 1 (margin before) + AFTER + align_words - 1 (alignment).
+    let rows_per_chunk = if buffer_words <= max_words {
+        rows
+    } else {
+        max_words.saturating_sub(align_words + AFTER + 2) * per_word / ni
+    };
+    if rows_per_chunk == 0 {
+        return Err(GrowError::TooLarge(format!(
+            "rows of {ni} voxels do not fit a threshold chunk of {} bytes",
+            image.max_chunk_bytes()
+        )));
+    }
+    let mut chunks = Vec::new();
+    let mut r0 = 0;
+    while r0 < rows {
+        let r1 = (r0 + rows_per_chunk).min(rows);
+        let lo = ((r0 * ni) / per_word).saturating_sub(1);
+        let lo = lo - lo % align_words;
+        let hi = ((r1 * ni) / per_word + AFTER).min(buffer_words);
+        let size = (hi - lo) * 4;
+        if size > image.max_chunk_bytes() && rows_per_chunk != rows {
+            return Err(GrowError::TooLarge(format!(
+                "threshold chunk of {size} bytes over {}",
+                image.max_chunk_bytes()
+            )));
+        }
+        let words = (r1 - r0) * u64::from(words_per_row);
+        chunks.push(Chunk {
+            first_word: to_u32(r0 * u64::from(words_per_row), "mask words")?,
+            words: to_u32(words, "mask words")?,
+            image_word: to_u32(lo, "image words")?,
+            offset: lo * 4,
+            size,
+            groups: workgroups(words, limit)?,
+        });
+        r0 = r1;
+    }
+    Ok(chunks)
 }
 
 fn ms(since: Instant) -> f64 {

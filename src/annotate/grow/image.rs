@@ -17,10 +17,18 @@ pub enum PackedFormat {
 }
 
 /// The image values packed into a storage buffer.
+///
+/// The buffer may exceed one storage binding (max_storage_buffer_binding_size,
+/// 128 MiB on lavapipe) as long as it fits max_buffer_size: the threshold pass
+/// then reads it in chunks of whole rows, each bound as a sub-range of at most
+/// [`PackedImage::max_chunk_bytes`].
 pub struct PackedImage {
     pub buffer: wgpu::Buffer,
     pub shape: [u32; 3],
     pub format: PackedFormat,
+    /// The most bytes one threshold dispatch binds; the binding limit unless
+    /// lowered by [`PackedImage::with_max_chunk_bytes`].
+    max_chunk_bytes: u64,
 }
 
 /// Words after the data: the u8 threshold pass reads nine words per 32 voxels,
@@ -30,7 +38,7 @@ const U8_PAD_WORDS: u64 = 12;
 impl PackedImage {
     /// Uploads `volume` when every value is an integer in u8 range (as u8
     /// quads) or i16 range (as i16 pairs) and the buffer fits the adapter's
-    /// storage-binding limit; `Ok(None)` otherwise (use the [`VolumeTexture`]
+    /// buffer-size limit; `Ok(None)` otherwise (use the [`VolumeTexture`]
     /// then). The buffer is filled while mapped at creation, so `_queue` is
     /// not used.
     pub fn upload(
@@ -53,11 +61,7 @@ impl PackedImage {
             PackedFormat::U8 => (n.div_ceil(4) + U8_PAD_WORDS) * 4,
         };
         let limits = device.limits();
-        if bytes
-            > limits
-                .max_storage_buffer_binding_size
-                .min(limits.max_buffer_size)
-        {
+        if bytes > limits.max_buffer_size {
             return Ok(None);
         }
         let shape = volume.shape.map(|x| x as u32);
@@ -91,7 +95,29 @@ impl PackedImage {
             buffer,
             shape,
             format,
+            max_chunk_bytes: limits.max_storage_buffer_binding_size,
         }))
+    }
+
+    /// Lowers the bytes one threshold dispatch binds (never above the binding
+    /// limit): for tests of the chunked path on small images. A chunk must
+    /// still hold one row plus a few hundred bytes of margin and alignment.
+    pub fn with_max_chunk_bytes(mut self, bytes: u64) -> Self {
+        self.max_chunk_bytes = self.max_chunk_bytes.min(bytes);
+        self
+    }
+
+    /// The most bytes one threshold dispatch binds.
+    pub fn max_chunk_bytes(&self) -> u64 {
+        self.max_chunk_bytes
+    }
+
+    /// Voxels per u32 word.
+    pub(crate) fn voxels_per_word(&self) -> u64 {
+        match self.format {
+            PackedFormat::I16 => 2,
+            PackedFormat::U8 => 4,
+        }
     }
 }
 
