@@ -100,8 +100,7 @@ pub fn load_nifti_bytes(
     // one call with libdeflate (about twice zlib's speed). Multi-member files
     // (bgzip) or lying trailers fail here and take the streaming path below.
     if trailer_len >= end && trailer_len <= ceiling {
-        let mut whole = vec![0u8; trailer_len as usize];
-        advise_huge_pages(&mut whole);
+        let mut whole = crate::huge_pages::zeroed(trailer_len as usize);
         let mut warnings = Vec::new();
         let mut inflater = libdeflater::Decompressor::new();
         if let Ok(n) = inflater.gzip_decompress(bytes, &mut whole)
@@ -309,29 +308,4 @@ fn finish_volume(
         ..Provenance::default()
     };
     Ok(volume)
-}
-
-/// Asks Linux to back a large fresh buffer with transparent huge pages (where
-/// THP is in `madvise` mode): inflating ch2better's 35 MB otherwise takes ~8,500
-/// page faults. Advisory only; errors and other platforms are ignored.
-fn advise_huge_pages(buf: &mut [u8]) {
-    #[cfg(target_os = "linux")]
-    {
-        const HUGE: usize = 2 << 20;
-        let start = buf.as_mut_ptr() as usize;
-        let aligned = start.next_multiple_of(HUGE);
-        let end = (start + buf.len()) / HUGE * HUGE;
-        if end > aligned {
-            // SAFETY: the range lies inside `buf`; MADV_HUGEPAGE changes no contents.
-            unsafe {
-                libc::madvise(
-                    aligned as *mut libc::c_void,
-                    end - aligned,
-                    libc::MADV_HUGEPAGE,
-                );
-            }
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = buf;
 }
