@@ -5,6 +5,6 @@ pub mod annotate;
 pub mod app;
 pub mod atomic_file;
 pub mod gpu;
-pub mod huge_pages;
+pub mod prefault;
 pub mod render;
 pub mod volume;

@@ -100,10 +100,12 @@ pub fn load_nifti_bytes(
     // one call with libdeflate (about twice zlib's speed). Multi-member files
     // (bgzip) or lying trailers fail here and take the streaming path below.
     if trailer_len >= end && trailer_len <= ceiling {
-        let mut whole = crate::huge_pages::zeroed(trailer_len as usize);
         let mut warnings = Vec::new();
         let mut inflater = libdeflater::Decompressor::new();
-        if let Ok(n) = inflater.gzip_decompress(bytes, &mut whole)
+        let (whole, inflated) = crate::prefault::fill_zeroed(trailer_len as usize, |buf| {
+            inflater.gzip_decompress(bytes, buf)
+        });
+        if let Ok(n) = inflated
             && n as u64 == trailer_len
         {
             let start = layout.volume_start() as usize;
