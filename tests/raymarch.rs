@@ -174,6 +174,16 @@ fn oblique_and_perspective_projections_match_cpu_reference() {
     );
 }
 
+/// Pipelines are built on first use; every specialisation (mode, labels, image
+/// format, PAIR_X) must still compile, not only those the other tests draw with.
+#[test]
+fn every_raymarch_pipeline_compiles() {
+    let count = RM.compile_all(&CTX.device).expect("raymarch pipelines");
+    // (5 modes × labels) for i16, f32 and u8 pairs, plus 3 projections × labels
+    // with PAIR_X for u8 pairs.
+    assert_eq!(count, 3 * 10 + 6);
+}
+
 /// A u8 image is stored as voxel pairs (two voxels per fetch) and rendered by its own
 /// pipelines; every mode, with and without labels, from axis-aligned, oblique
 /// (major axis i or not) and perspective cameras, gives the same pixels as the

@@ -16,6 +16,8 @@ mod params;
 pub mod reference;
 pub mod transfer;
 
+use std::sync::OnceLock;
+
 use glam::DMat4;
 
 use crate::gpu::readback::read_texture_3d;
@@ -179,33 +181,71 @@ const MODES: [RenderMode; 5] = [
 ];
 
 struct Variant {
-    /// One raymarch pipeline per (mode, labels): index `2 * mode + labels`; for
-    /// U8Pair images, then one per (projection mode, labels) with PAIR_X.
-    raymarch: Vec<wgpu::ComputePipeline>,
+    suffix: &'static str,
+    /// Shader source per (mode, labels): index `2 * mode + labels`; for U8Pair
+    /// images, then one per (projection mode, labels) with PAIR_X.
+    sources: Vec<String>,
+    /// The pipelines for `sources`, each built on first use: compiling all of them
+    /// (up to 16 per format) took a third of a second at start-up on lavapipe.
+    raymarch: Vec<OnceLock<wgpu::ComputePipeline>>,
     raymarch_layout: wgpu::BindGroupLayout,
+    pipeline_layout: wgpu::PipelineLayout,
     bricks: wgpu::ComputePipeline,
 }
 
 impl Variant {
-    fn raymarch(&self, mode: RenderMode, labels: bool, pair_x: bool) -> &wgpu::ComputePipeline {
+    fn raymarch(
+        &self,
+        device: &wgpu::Device,
+        mode: RenderMode,
+        labels: bool,
+        pair_x: bool,
+    ) -> Result<&wgpu::ComputePipeline, GpuError> {
         let m = MODES.iter().position(|&x| x == mode).unwrap_or(0);
         let i = 2 * m + usize::from(labels);
         let pair_x_index = 2 * MODES.len() + i;
-        match self.raymarch.get(pair_x_index) {
-            Some(p) if pair_x && m < PROJECTION_MODES => p,
-            _ => &self.raymarch[i],
+        let index = if pair_x && m < PROJECTION_MODES && pair_x_index < self.sources.len() {
+            pair_x_index
+        } else {
+            i
+        };
+        self.pipeline(device, index)
+    }
+
+    fn pipeline(
+        &self,
+        device: &wgpu::Device,
+        index: usize,
+    ) -> Result<&wgpu::ComputePipeline, GpuError> {
+        let (Some(cell), Some(source)) = (self.raymarch.get(index), self.sources.get(index)) else {
+            return Err(GpuError::Upload(format!("no raymarch pipeline {index}")));
+        };
+        if let Some(p) = cell.get() {
+            return Ok(p);
         }
+        let name = format!("{}_{index}", self.suffix);
+        let (pipeline, err) = capture_errors(device, || {
+            make_pipeline(device, &name, source, &self.pipeline_layout)
+        });
+        if let Some(e) = err {
+            return Err(GpuError::Upload(format!("raymarch pipeline {name}: {e}")));
+        }
+        // Another thread may have set it meanwhile; either pipeline is the same.
+        let _ = cell.set(pipeline);
+        cell.get()
+            .ok_or_else(|| GpuError::Upload(format!("raymarch pipeline {name} not kept")))
     }
 }
 
 /// MIP, MinIP and average: the first modes of MODES.
 const PROJECTION_MODES: usize = 3;
 
-/// Raymarching pipelines, one set per volume texture format, created once.
+/// Raymarching pipelines, one set per volume texture format, each created once
+/// on first use.
 pub struct Raymarcher {
-    i16: Variant,
-    f32: Variant,
-    u8_pair: Variant,
+    i16: OnceLock<Variant>,
+    f32: OnceLock<Variant>,
+    u8_pair: OnceLock<Variant>,
 }
 
 /// Whether every orthographic ray of `frame` has j or k as its major voxel axis,
@@ -245,13 +285,12 @@ fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
     }
 }
 
-/// One compute pipeline per shader source, sharing one bind group layout.
-fn make_pipelines(
+/// A bind group layout and a pipeline layout holding just it.
+fn make_layouts(
     device: &wgpu::Device,
     name: &str,
-    sources: &[String],
     entries: &[wgpu::BindGroupLayoutEntry],
-) -> (Vec<wgpu::ComputePipeline>, wgpu::BindGroupLayout) {
+) -> (wgpu::BindGroupLayout, wgpu::PipelineLayout) {
     let bind_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
         label: Some(&format!("raymarch::{name}_bind_layout")),
         entries,
@@ -261,25 +300,27 @@ fn make_pipelines(
         bind_group_layouts: &[Some(&bind_layout)],
         immediate_size: 0,
     });
-    let pipelines = sources
-        .iter()
-        .enumerate()
-        .map(|(i, source)| {
-            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(&format!("raymarch::{name}_shader_{i}")),
-                source: wgpu::ShaderSource::Wgsl(source.as_str().into()),
-            });
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(&format!("raymarch::pipeline_{name}_{i}")),
-                layout: Some(&layout),
-                module: &module,
-                entry_point: Some("main"),
-                compilation_options: Default::default(),
-                cache: None,
-            })
-        })
-        .collect();
-    (pipelines, bind_layout)
+    (bind_layout, layout)
+}
+
+fn make_pipeline(
+    device: &wgpu::Device,
+    name: &str,
+    source: &str,
+    layout: &wgpu::PipelineLayout,
+) -> wgpu::ComputePipeline {
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(&format!("raymarch::{name}_shader")),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(&format!("raymarch::pipeline_{name}")),
+        layout: Some(layout),
+        module: &module,
+        entry_point: Some("main"),
+        compilation_options: Default::default(),
+        cache: None,
+    })
 }
 
 /// Replaces `marker` in `source`, failing if the shader no longer has it.
@@ -372,18 +413,17 @@ fn make_variant(device: &wgpu::Device, format: VolumeFormat) -> Result<Variant, 
     }
 
     let (variant, err) = capture_errors(device, || {
-        let (raymarch, raymarch_layout) =
-            make_pipelines(device, suffix, &raymarch_srcs, &raymarch_entries);
-        let (mut bricks, _) = make_pipelines(
-            device,
-            &format!("bricks_{suffix}"),
-            &[brick_src],
-            &brick_entries,
-        );
+        let (raymarch_layout, pipeline_layout) = make_layouts(device, suffix, &raymarch_entries);
+        let brick_name = format!("bricks_{suffix}");
+        let (_, brick_layout) = make_layouts(device, &brick_name, &brick_entries);
+        let bricks = make_pipeline(device, &brick_name, &brick_src, &brick_layout);
         Variant {
-            raymarch,
+            suffix,
+            raymarch: raymarch_srcs.iter().map(|_| OnceLock::new()).collect(),
+            sources: raymarch_srcs,
             raymarch_layout,
-            bricks: bricks.remove(0),
+            pipeline_layout,
+            bricks,
         }
     });
     match err {
@@ -395,21 +435,45 @@ fn make_variant(device: &wgpu::Device, format: VolumeFormat) -> Result<Variant, 
 }
 
 impl Raymarcher {
-    /// Compiles every pipeline (both texture formats); call once per device.
+    /// The pipeline sets; call once per device.
     pub fn new(device: &wgpu::Device) -> Result<Self, GpuError> {
-        Ok(Raymarcher {
-            i16: make_variant(device, VolumeFormat::I16)?,
-            f32: make_variant(device, VolumeFormat::F32)?,
-            u8_pair: make_variant(device, VolumeFormat::U8Pair)?,
-        })
+        let raymarcher = Raymarcher {
+            i16: OnceLock::new(),
+            f32: OnceLock::new(),
+            u8_pair: OnceLock::new(),
+        };
+        // The i16 layouts now (cheap, and a broken shader marker fails here); every
+        // raymarch pipeline when first drawn with.
+        raymarcher.variant(device, VolumeFormat::I16)?;
+        Ok(raymarcher)
     }
 
-    fn variant(&self, format: VolumeFormat) -> &Variant {
-        match format {
+    fn variant(&self, device: &wgpu::Device, format: VolumeFormat) -> Result<&Variant, GpuError> {
+        let cell = match format {
             VolumeFormat::I16 => &self.i16,
             VolumeFormat::F32 => &self.f32,
             VolumeFormat::U8Pair => &self.u8_pair,
+        };
+        if let Some(v) = cell.get() {
+            return Ok(v);
         }
+        let _ = cell.set(make_variant(device, format)?);
+        cell.get()
+            .ok_or_else(|| GpuError::Upload(format!("raymarch {format:?} pipelines not kept")))
+    }
+
+    /// Builds every pipeline of every format now (tests: each specialisation must
+    /// compile, not only those a test draws with).
+    pub fn compile_all(&self, device: &wgpu::Device) -> Result<usize, GpuError> {
+        let mut count = 0;
+        for format in [VolumeFormat::I16, VolumeFormat::F32, VolumeFormat::U8Pair] {
+            let variant = self.variant(device, format)?;
+            for index in 0..variant.sources.len() {
+                variant.pipeline(device, index)?;
+                count += 1;
+            }
+        }
+        Ok(count)
     }
 
     /// Uploads `volume` (and `labels`, one u8 per voxel on the same grid, as from
@@ -446,7 +510,7 @@ impl Raymarcher {
         let bricks = bricks::compute_bricks(
             device,
             queue,
-            &self.variant(image.format).bricks,
+            &self.variant(device, image.format)?.bricks,
             &image.view,
             &labels_tex.view,
             image.shape,
@@ -504,7 +568,7 @@ impl Raymarcher {
         prepared.bricks = bricks::compute_bricks(
             device,
             queue,
-            &self.variant(prepared.image.format).bricks,
+            &self.variant(device, prepared.image.format)?.bricks,
             &prepared.image.view,
             &prepared.labels.view,
             prepared.image.shape,
@@ -542,9 +606,9 @@ impl Raymarcher {
             _ => label_lut(settings.label_opacity),
         };
         queue.write_buffer(&volume.label_lut_buf, 0, bytemuck::cast_slice(&lut));
-        let variant = self.variant(volume.image.format);
+        let variant = self.variant(device, volume.image.format)?;
         let pair_x = i_axis_in_plane(volume, frame);
-        let pipeline = variant.raymarch(settings.mode, volume.has_labels, pair_x);
+        let pipeline = variant.raymarch(device, settings.mode, volume.has_labels, pair_x)?;
         let ((), err) = capture_errors(device, || {
             let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("raymarch::bind_group"),
