@@ -34,6 +34,9 @@ const PAIRS: bool = false; // SPECIALISED
 const PAIR_X: bool = false; // SPECIALISED
 // Projections step from voxel plane to voxel plane (see main).
 const PLANES: bool = MODE == MODE_MIP || MODE == MODE_MINIP || MODE == MODE_AVERAGE;
+// DVR without labels, where every ray is orthographic and parallel to a voxel axis
+// (standard views of axis-aligned volumes): see column_dvr.
+const COLUMN: bool = false; // SPECIALISED
 
 struct Params {
     voxel_from_ras: mat4x4<f32>,
@@ -62,7 +65,9 @@ struct Params {
     samples_per_voxel: f32,
     // Step length (mm) at which TF and label opacities are defined.
     ref_step_mm: f32,
-    _pad: f32,
+    // Gradients (value per mm) shorter than this are float noise of flat regions:
+    // no normal, no shading (else paths that round differently shade differently).
+    flat_gradient: f32,
 }
 
 // Uniform buffers (llvmpipe gathers uniform reads across lanes; storage reads go
@@ -258,6 +263,105 @@ fn gradient_from(c: array<f32, 8>, e: array<f32, 24>, f: vec3<f32>) -> vec4<f32>
     return vec4<f32>(centre, vec3<f32>(xp - xq, yp - yq, zp - zq) * 0.5);
 }
 
+// A column ray: parallel to voxel axis a, so it crosses every plane of a at the
+// same in-plane point and the bilinear weights (fb, fc) are the same on each.
+struct Column {
+    // The in-plane base voxel (floor of the in-plane position); 0 along a.
+    base: vec3<i32>,
+    e_a: vec3<i32>,
+    axis_b: vec3<i32>,
+    axis_c: vec3<i32>,
+    fb: f32,
+    fc: f32,
+    // Position along a at t = 0, its change per mm, and the plane step (±1).
+    o_a: f32,
+    d_a: f32,
+    dir: i32,
+}
+
+// Voxels q and q + axis_b (clamped like voxel()): one pair fetch when axis_b is i.
+fn two(q: vec3<i32>, axis_b: vec3<i32>) -> vec2<f32> {
+    if PAIRS && PAIR_X {
+        return pair(q);
+    }
+    return vec2<f32>(voxel(q), voxel(q + axis_b));
+}
+
+// Bilinear value of the column's point on plane a.
+fn column_value(col: Column, a: i32) -> f32 {
+    let q = col.base + col.e_a * a;
+    let r0 = two(q, col.axis_b);
+    let r1 = two(q + col.axis_c, col.axis_b);
+    return mix(mix(r0.x, r0.y, col.fb), mix(r1.x, r1.y, col.fb), col.fc);
+}
+
+// Bilinear value and in-plane central differences (b, c) on plane a: rows c and
+// c + 1 from b - 1 to b + 2, rows c - 1 and c + 2 from b to b + 1 (6 pair fetches).
+// The value is column_value's, bit for bit (same voxels, same operations).
+fn column_plane(col: Column, a: i32) -> vec3<f32> {
+    let q = col.base + col.e_a * a;
+    let b = col.axis_b;
+    let c = col.axis_c;
+    let r0m = two(q - b, b);
+    let r0p = two(q + b, b);
+    let r1m = two(q - b + c, b);
+    let r1p = two(q + b + c, b);
+    let rcm = two(q - c, b);
+    let rcn = two(q + 2 * c, b);
+    let v00 = r0m.y;
+    let v10 = r0p.x;
+    let v01 = r1m.y;
+    let v11 = r1p.x;
+    let fb = col.fb;
+    let fc = col.fc;
+    let v = mix(mix(v00, v10, fb), mix(v01, v11, fb), fc);
+    let gb = mix(mix(r0p.x - r0m.x, r0p.y - r0m.y, fb), mix(r1p.x - r1m.x, r1p.y - r1m.y, fb), fc);
+    let gc = mix(mix(v01 - rcm.x, v11 - rcm.y, fb), mix(rcn.x - v00, rcn.y - v10, fb), fc);
+    return vec3<f32>(v, 0.5 * gb, 0.5 * gc);
+}
+
+// The plane before sample t along the ray (p0 of the interval [p0, p0 + dir]).
+fn column_p0(col: Column, t: f32) -> i32 {
+    return i32(floor(col.o_a + t * col.d_a)) + select(1, 0, col.dir > 0);
+}
+
+// Per-ray stepping shared by the brick walks.
+struct RaySteps {
+    o: vec3<f32>,
+    t_enter: f32,
+    d: vec3<f32>,
+    t_exit: f32,
+    inv_d: vec3<f32>,
+    step_mm: f32,
+    // 1 where the ray moves up an axis (the far brick face is the upper one).
+    far_side: vec3<f32>,
+    phase: f32,
+}
+
+fn sample_t(rs: RaySteps, s: u32) -> f32 {
+    return rs.t_enter + (f32(s) + rs.phase) * rs.step_mm;
+}
+
+// The brick holding a sample, (min, max, max label, 0), and the first sample index
+// at or past the brick's exit (a sample on the face is looked up again with its
+// own brick).
+struct BrickSpan {
+    brick: vec4<f32>,
+    seg_end: u32,
+}
+
+fn brick_span(rs: RaySteps, s: u32, p: vec3<f32>) -> BrickSpan {
+    let edge = f32(params.shape.w);
+    let grid = vec3<f32>(params.brick_grid.xyz);
+    let bf = clamp(floor((p + vec3<f32>(0.5)) / edge), vec3<f32>(0.0), grid - vec3<f32>(1.0));
+    let brick = textureLoad(bricks, vec3<i32>(bf), 0);
+    let face = (bf + rs.far_side) * edge - vec3<f32>(0.5);
+    let tf3 = (face - rs.o) * rs.inv_d;
+    let t_out = min(min(tf3.x, tf3.y), tf3.z);
+    let seg_end = max(s + 1u, u32(max(ceil((t_out - rs.t_enter) / rs.step_mm - rs.phase - 1e-3), 0.0)));
+    return BrickSpan(brick, seg_end);
+}
+
 fn label_at(pos: vec3<f32>) -> u32 {
     let q = clamp(vec3<i32>(floor(pos + vec3<f32>(0.5))), vec3<i32>(0), vec3<i32>(params.shape.xyz) - vec3<i32>(1));
     return textureLoad(label_tex, q, 0).x;
@@ -313,14 +417,15 @@ fn gradient_ras(g_vox: vec3<f32>) -> vec3<f32> {
 fn shade(rgb: vec3<f32>, g_vox: vec3<f32>, dir_ras: vec3<f32>) -> vec3<f32> {
     let g = gradient_ras(g_vox);
     let len = length(g);
-    let n_dot_l = select(0.0, abs(dot(g, dir_ras)) / len, len >= 1e-6);
+    let shaded = len >= params.flat_gradient;
+    let n_dot_l = select(0.0, abs(dot(g, dir_ras)) / len, shaded);
     // n_dot_l^32 by squaring: pow is exp2(log2) per lane on llvmpipe.
     var spec = n_dot_l * n_dot_l;
     spec *= spec;
     spec *= spec;
     spec *= spec;
     spec *= spec;
-    return select(rgb, rgb * (0.3 + 0.7 * n_dot_l) + vec3<f32>(0.25 * spec), len >= 1e-6);
+    return select(rgb, rgb * (0.3 + 0.7 * n_dot_l) + vec3<f32>(0.25 * spec), shaded);
 }
 
 fn hash01(p: vec2<u32>) -> f32 {
@@ -334,6 +439,149 @@ fn hash01(p: vec2<u32>) -> f32 {
 fn over(acc: vec4<f32>, rgb: vec3<f32>, alpha: f32) -> vec4<f32> {
     let w = (1.0 - acc.a) * alpha;
     return vec4<f32>(acc.rgb + w * rgb, acc.a + w);
+}
+
+// Shaded DVR along a column ray (no labels). Each plane's bilinear value and
+// in-plane gradient are fetched once and the samples between two planes
+// interpolate them linearly: the trilinear value and the trilinear interpolant
+// of the central differences, as sample_with_gradient, with 6 pair fetches per
+// plane instead of 20 per cell. Plane intervals whose two values span only
+// transparent TF entries are passed on the values alone (2 fetches per plane):
+// values along the ray are linear between planes, so that test is exact.
+// llvmpipe runs both sides of every branch, so the windows are refilled by loops,
+// which cost only as many rounds as some lane needs.
+fn column_dvr(rs: RaySteps, col: Column, dir_ras: vec3<f32>) -> vec3<f32> {
+    let t_exit = rs.t_exit;
+    let skip_on = (params.flags & FLAG_SKIP) != 0u;
+    let early_stop = (params.flags & FLAG_EARLY_STOP) != 0u;
+    let dir = col.dir;
+    let fdir = f32(dir);
+    let e_af = vec3<f32>(col.e_a);
+    let gb_f = vec3<f32>(col.axis_b);
+    let gc_f = vec3<f32>(col.axis_c);
+    // Value window: planes tp and tp + dir.
+    var tp = -0x40000000;
+    var t0 = 0.0;
+    var t1 = 0.0;
+    // Shaded window: the value of plane wp - dir, then (value, gradient b, c) of
+    // planes wp, wp + dir and wp + 2 dir.
+    var wp = -0x40000000;
+    var vp = 0.0;
+    var w0 = vec3<f32>(0.0);
+    var w1 = vec3<f32>(0.0);
+    var wn = vec3<f32>(0.0);
+    var acc = vec4<f32>(0.0);
+    var s = 0u;
+    loop {
+        // Whole transparent bricks.
+        var seg_end = 0xffffffffu;
+        loop {
+            let t = sample_t(rs, s);
+            if !skip_on || t >= t_exit {
+                break;
+            }
+            let span = brick_span(rs, s, rs.o + t * rs.d);
+            seg_end = span.seg_end;
+            if !tf_transparent(span.brick.x, span.brick.y) {
+                break;
+            }
+            s = seg_end;
+        }
+        // Transparent plane intervals, on values only.
+        var visible = false;
+        loop {
+            let t = sample_t(rs, s);
+            if s >= seg_end || t >= t_exit {
+                break;
+            }
+            let p0 = column_p0(col, t);
+            // One plane on from the window, or refill both.
+            if tp != p0 && tp + dir != p0 {
+                tp = p0 - 2 * dir;
+            }
+            loop {
+                if tp == p0 {
+                    break;
+                }
+                tp += dir;
+                t0 = t1;
+                t1 = column_value(col, tp + dir);
+            }
+            if !tf_transparent(min(t0, t1), max(t0, t1)) {
+                visible = true;
+                break;
+            }
+            // Past the interval's samples.
+            loop {
+                s += 1u;
+                let ts = sample_t(rs, s);
+                if ts >= t_exit || column_p0(col, ts) != p0 {
+                    break;
+                }
+            }
+        }
+        if !visible {
+            if sample_t(rs, s) >= t_exit {
+                break;
+            }
+            continue;
+        }
+        // Shaded plane intervals, until a transparent one (the first is not).
+        var first = true;
+        var opaque = false;
+        loop {
+            let t = sample_t(rs, s);
+            if t >= t_exit {
+                break;
+            }
+            let p0 = column_p0(col, t);
+            if wp != p0 && wp + dir != p0 {
+                wp = p0 - 4 * dir;
+            }
+            loop {
+                if wp == p0 {
+                    break;
+                }
+                wp += dir;
+                vp = w0.x;
+                w0 = w1;
+                w1 = wn;
+                wn = column_plane(col, wp + 2 * dir);
+            }
+            if !first && tf_transparent(min(w0.x, w1.x), max(w0.x, w1.x)) {
+                break;
+            }
+            first = false;
+            // Gradient along a (voxel index direction) on planes wp and wp + dir.
+            let ga0 = 0.5 * fdir * (w1.x - vp);
+            let ga1 = 0.5 * fdir * (wn.x - w0.x);
+            loop {
+                let ts = sample_t(rs, s);
+                let pa = col.o_a + ts * col.d_a;
+                if ts >= t_exit || i32(floor(pa)) + select(1, 0, dir > 0) != p0 {
+                    break;
+                }
+                let w = (pa - f32(p0)) * fdir;
+                let c = tf_lookup(mix(w0.x, w1.x, w));
+                let g_vox = e_af * mix(ga0, ga1, w) + gb_f * mix(w0.y, w1.y, w) + gc_f * mix(w0.z, w1.z, w);
+                // Transparent samples add nothing: over() with alpha 0 is the identity.
+                let alpha = correct_alpha(c.a, rs.step_mm);
+                acc = over(acc, shade(c.rgb, g_vox, dir_ras), alpha);
+                s += 1u;
+                if early_stop && acc.a > OPAQUE {
+                    opaque = true;
+                    break;
+                }
+            }
+            if opaque {
+                break;
+            }
+        }
+        if opaque {
+            break;
+        }
+    }
+    return acc.rgb;
 }
 
 @compute @workgroup_size(8, 8, 1)
@@ -405,9 +653,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     // Per-ray constants of the brick walk: the exit of the brick containing p along
     // the ray is min over axes of (face - o) / d, face = the brick's far face.
     let safe_d = select(d, vec3<f32>(1e-20), abs(d) < vec3<f32>(1e-20));
-    let inv_d = 1.0 / safe_d;
     // Axes the ray does not move along get +1e20, so they never limit the exit.
-    let far_side = select(vec3<f32>(0.0), vec3<f32>(1.0), safe_d > vec3<f32>(0.0));
+    let rs = RaySteps(o, t_enter, d, t_exit, 1.0 / safe_d, step_mm,
+        select(vec3<f32>(0.0), vec3<f32>(1.0), safe_d > vec3<f32>(0.0)), phase);
+
+    if COLUMN {
+        let e_a = select(vec3<i32>(0), vec3<i32>(1), major);
+        let fo = floor(o);
+        let col = Column(vec3<i32>(fo) * (vec3<i32>(1) - e_a), e_a, axis_b, axis_c,
+            dot(o - fo, vec3<f32>(axis_b)), dot(o - fo, vec3<f32>(axis_c)),
+            o_a, d_a, i32(plane_dir));
+        let rgb = column_dvr(rs, col, dir_ras);
+        textureStore(out_tex, pixel, vec4<f32>(clamp(rgb, vec3<f32>(0.0), vec3<f32>(1.0)), 1.0));
+        return;
+    }
 
     var vmax = -3.4e38;
     var vmin = 3.4e38;
@@ -417,8 +676,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     var label_acc = vec4<f32>(0.0); // labels over MIP/MinIP/average
     var hit = false;
     var t_hit = 0.0;
-    let edge = f32(params.shape.w);
-    let grid = vec3<i32>(params.brick_grid.xyz);
     let alpha_exponent = step_mm / params.ref_step_mm;
 
     // llvmpipe runs a loop's whole body for every lane (masked), so work that only
@@ -448,15 +705,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
             if PLANES {
                 p = select(p, vec3<f32>(plane0 + plane_dir * f32(s)), major);
             }
-            let bf = clamp(floor((p + vec3<f32>(0.5)) / edge), vec3<f32>(0.0), vec3<f32>(grid - vec3<i32>(1)));
-            let b = vec3<i32>(bf);
-            let brick = textureLoad(bricks, b, 0);
-            let face = (bf + far_side) * edge - vec3<f32>(0.5);
-            let tf3 = (face - o) * inv_d;
-            let t_out = min(min(tf3.x, tf3.y), tf3.z);
-            // First sample index at or past the brick's exit (a sample on the face
-            // is looked up again with its own brick).
-            seg_end = max(s + 1u, u32(max(ceil((t_out - t_enter) / step_mm - phase - 1e-3), 0.0)));
+            let span = brick_span(rs, s, p);
+            let brick = span.brick;
+            seg_end = span.seg_end;
             var skip = false;
             if MODE == MODE_MIP {
                 skip = count > 0u && brick.y <= vmax;

@@ -15,7 +15,7 @@ use rayseg::render::raymarch::reference::{
 };
 use rayseg::render::raymarch::{
     Camera, PreparedVolume, RaymarchParams, Raymarcher, RenderMode, RenderSettings, StandardView,
-    TransferPreset,
+    TransferPreset, draws_column_rays,
 };
 use rayseg::volume::{Modality, Volume, VoxelData};
 
@@ -179,9 +179,9 @@ fn oblique_and_perspective_projections_match_cpu_reference() {
 #[test]
 fn every_raymarch_pipeline_compiles() {
     let count = RM.compile_all(&CTX.device).expect("raymarch pipelines");
-    // (5 modes × labels) for i16, f32 and u8 pairs, plus 3 projections × labels
-    // with PAIR_X for u8 pairs.
-    assert_eq!(count, 3 * 10 + 6);
+    // (5 modes × labels) + column DVR for i16, f32 and u8 pairs, plus for u8 pairs
+    // 3 projections × labels and column DVR with PAIR_X.
+    assert_eq!(count, 3 * 11 + 6 + 1);
 }
 
 /// A u8 image is stored as voxel pairs (two voxels per fetch) and rendered by its own
@@ -255,6 +255,111 @@ fn u8_pair_images_render_exactly_like_i16() {
         "u8 pairs != i16:\n{}",
         failures.join("\n")
     );
+}
+
+/// Column rays (standard views of axis-aligned volumes) give the general DVR's
+/// image: both interpolate the same voxels linearly, in another order. i16 and u8
+/// pair images, flipped axes (planes walked downwards), anisotropic spacing,
+/// jittered starts (samples anywhere between planes), with and without skipping
+/// and early termination.
+#[test]
+fn column_rays_match_the_general_dvr() {
+    let (ct, _) = synthetic_ct();
+    let flipped = Volume::new(
+        ct.shape,
+        ct.data.clone(),
+        diag_affine([1.3, 1.0, 1.1], [true, false, true], [5.0, -20.0, 9.0]),
+        Modality::Ct,
+    )
+    .expect("volume");
+    let bytes: Vec<u8> = (0..ct.data.len())
+        .map(|n| ((ct.data.get_f64(n).unwrap_or(0.0) + 1000.0) / 9.0).clamp(0.0, 255.0) as u8)
+        .collect();
+    let as_u8 = Volume::new(
+        ct.shape,
+        VoxelData::U8(bytes),
+        ct.ras_from_voxel,
+        Modality::Mr,
+    )
+    .expect("volume");
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for (name, volume) in [
+        ("i16", &ct),
+        ("i16 flipped", &flipped),
+        ("u8 pairs", &as_u8),
+    ] {
+        let prepared = prepare(volume, None);
+        let range = volume.value_range();
+        let presets = if volume.data.get_f64(0).unwrap_or(0.0) < 0.0 {
+            [TransferPreset::CtBone, TransferPreset::CtSoftTissue]
+                .map(|p| p.build((-1000.0, 1200.0)))
+        } else {
+            [TransferPreset::MrDefault, TransferPreset::MrDefault].map(|p| p.build(range))
+        };
+        for view in StandardView::ALL {
+            let (az, el) = view.angles_deg();
+            let mut camera = Camera::fit(volume, az, el);
+            camera.zoom(1.3);
+            let frame = camera.ray_frame(44, 40, false);
+            for (transfer, jitter, fast) in [
+                (&presets[0], false, true),
+                (&presets[1], true, true),
+                (&presets[0], true, false),
+            ] {
+                let mut settings = RenderSettings::new(RenderMode::Dvr);
+                settings.transfer = transfer.clone();
+                settings.jitter = jitter;
+                settings.empty_space_skipping = fast;
+                settings.early_termination = fast;
+                assert!(
+                    draws_column_rays(&prepared, &frame, &settings),
+                    "{name} {view:?}"
+                );
+                let mut general = settings.clone();
+                general.column_rays = false;
+                assert!(!draws_column_rays(&prepared, &frame, &general));
+                let render = |s: &RenderSettings| {
+                    RM.render_to_image(&CTX.device, &CTX.queue, &prepared, &frame, s)
+                        .expect("render")
+                };
+                let (column, reference) = (render(&settings), render(&general));
+                assert!(
+                    reference.pixels.iter().filter(|p| p[0] > 20).count() > 100,
+                    "{name} {view:?}: too little drawn for the test to mean anything"
+                );
+                // Float order only: one grey level, a few pixels two (silhouettes).
+                if let Err(e) = compare_images(&column, &reference, 1, 0)
+                    .and_then(|()| compare_images(&column, &reference, 0, column.pixels.len() / 4))
+                {
+                    failures.push(format!("{name} {view:?} jitter {jitter} fast {fast}: {e}"));
+                }
+                compared += 1;
+            }
+        }
+    }
+    assert_eq!(compared, 3 * 6 * 3);
+    assert!(
+        failures.is_empty(),
+        "column != general:\n{}",
+        failures.join("\n")
+    );
+    // Oblique and perspective cameras take the general path.
+    let prepared = prepare(&ct, None);
+    let settings = RenderSettings::new(RenderMode::Dvr);
+    let camera = Camera::fit(&ct, 30.0, 20.0);
+    assert!(!draws_column_rays(
+        &prepared,
+        &camera.ray_frame(8, 8, false),
+        &settings
+    ));
+    let mut camera = Camera::fit(&ct, 0.0, 0.0);
+    camera.perspective = true;
+    assert!(!draws_column_rays(
+        &prepared,
+        &camera.ray_frame(8, 8, false),
+        &settings
+    ));
 }
 
 /// CT-like phantom in HU: air, a soft-tissue ellipsoid (40), a denser sphere (80), a

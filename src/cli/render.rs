@@ -84,6 +84,9 @@ pub struct RenderArgs {
     /// Disable early ray termination (for comparisons).
     #[arg(long)]
     no_early_stop: bool,
+    /// Draw standard-view DVR like any other ray, not by column rays (for comparisons).
+    #[arg(long)]
+    no_column_rays: bool,
     /// Magnification of the fitted view (> 1 zooms in; 0.75 leaves the anterior
     /// ch2better brain covering about 40 % of a square image).
     #[arg(long, default_value_t = 1.0)]
@@ -196,6 +199,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
     settings.jitter &= !args.no_jitter;
     settings.empty_space_skipping = !args.no_skip;
     settings.early_termination = !args.no_early_stop;
+    settings.column_rays = !args.no_column_rays;
     settings.label_opacity = args.label_opacity.clamp(0.0, 1.0);
     if let Some(c) = &args.clip {
         settings.clip_vox = Some(parse_clip(c, volume.shape)?);

@@ -13,6 +13,7 @@
 pub mod bricks;
 pub mod camera;
 mod params;
+mod pipelines;
 pub mod reference;
 pub mod transfer;
 
@@ -29,22 +30,11 @@ use crate::volume::Volume;
 
 pub use camera::{Camera, RayFrame, StandardView};
 pub use params::RaymarchParams;
+use pipelines::{PipelineKey, Variant, make_variant};
 pub use transfer::{TransferFunction, TransferPreset};
 
 /// Edge of a skipping brick in voxels.
 pub const BRICK_SIZE: u32 = 8;
-
-const RAYMARCH_WGSL: &str = include_str!("../../../shaders/raymarch.wgsl");
-const BRICK_WGSL: &str = include_str!("../../../shaders/brick_minmax.wgsl");
-/// The volume binding as written (r32float); rewritten for r16sint images.
-const TEXEL_F32: &str = "texture_3d<f32>; // VOLUME_TEXEL_TYPE";
-const TEXEL_I32: &str = "texture_3d<i32>; // VOLUME_TEXEL_TYPE";
-const TEXEL_U32: &str = "texture_3d<u32>; // VOLUME_TEXEL_TYPE";
-/// Defaults of the per-pipeline constants as written, rewritten per pipeline.
-const MODE_MARKER: &str = "const MODE: u32 = MODE_MIP; // SPECIALISED";
-const LABELS_MARKER: &str = "const LABELS: bool = false; // SPECIALISED";
-const PAIRS_MARKER: &str = "const PAIRS: bool = false; // SPECIALISED";
-const PAIR_X_MARKER: &str = "const PAIR_X: bool = false; // SPECIALISED";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RenderMode {
@@ -87,6 +77,10 @@ pub struct RenderSettings {
     pub jitter: bool,
     pub empty_space_skipping: bool,
     pub early_termination: bool,
+    /// DVR of orthographic rays parallel to a voxel axis (standard views of
+    /// axis-aligned volumes) by column rays: each voxel plane's value and gradient
+    /// fetched once per ray. Off draws them like any ray (for comparisons).
+    pub column_rays: bool,
 }
 
 impl RenderSettings {
@@ -105,6 +99,7 @@ impl RenderSettings {
             jitter: dvr_like,
             empty_space_skipping: true,
             early_termination: true,
+            column_rays: true,
         }
     }
 }
@@ -171,75 +166,6 @@ pub struct PreparedVolume {
     label_lut_buf: wgpu::Buffer,
 }
 
-/// Modes in the order of `MODE_*` in raymarch.wgsl.
-const MODES: [RenderMode; 5] = [
-    RenderMode::Mip,
-    RenderMode::MinIp,
-    RenderMode::Average,
-    RenderMode::Dvr,
-    RenderMode::Iso,
-];
-
-struct Variant {
-    suffix: &'static str,
-    /// Shader source per (mode, labels): index `2 * mode + labels`; for U8Pair
-    /// images, then one per (projection mode, labels) with PAIR_X.
-    sources: Vec<String>,
-    /// The pipelines for `sources`, each built on first use: compiling all of them
-    /// (up to 16 per format) took a third of a second at start-up on lavapipe.
-    raymarch: Vec<OnceLock<wgpu::ComputePipeline>>,
-    raymarch_layout: wgpu::BindGroupLayout,
-    pipeline_layout: wgpu::PipelineLayout,
-    bricks: wgpu::ComputePipeline,
-}
-
-impl Variant {
-    fn raymarch(
-        &self,
-        device: &wgpu::Device,
-        mode: RenderMode,
-        labels: bool,
-        pair_x: bool,
-    ) -> Result<&wgpu::ComputePipeline, GpuError> {
-        let m = MODES.iter().position(|&x| x == mode).unwrap_or(0);
-        let i = 2 * m + usize::from(labels);
-        let pair_x_index = 2 * MODES.len() + i;
-        let index = if pair_x && m < PROJECTION_MODES && pair_x_index < self.sources.len() {
-            pair_x_index
-        } else {
-            i
-        };
-        self.pipeline(device, index)
-    }
-
-    fn pipeline(
-        &self,
-        device: &wgpu::Device,
-        index: usize,
-    ) -> Result<&wgpu::ComputePipeline, GpuError> {
-        let (Some(cell), Some(source)) = (self.raymarch.get(index), self.sources.get(index)) else {
-            return Err(GpuError::Upload(format!("no raymarch pipeline {index}")));
-        };
-        if let Some(p) = cell.get() {
-            return Ok(p);
-        }
-        let name = format!("{}_{index}", self.suffix);
-        let (pipeline, err) = capture_errors(device, || {
-            make_pipeline(device, &name, source, &self.pipeline_layout)
-        });
-        if let Some(e) = err {
-            return Err(GpuError::Upload(format!("raymarch pipeline {name}: {e}")));
-        }
-        // Another thread may have set it meanwhile; either pipeline is the same.
-        let _ = cell.set(pipeline);
-        cell.get()
-            .ok_or_else(|| GpuError::Upload(format!("raymarch pipeline {name} not kept")))
-    }
-}
-
-/// MIP, MinIP and average: the first modes of MODES.
-const PROJECTION_MODES: usize = 3;
-
 /// Raymarching pipelines, one set per volume texture format, each created once
 /// on first use.
 pub struct Raymarcher {
@@ -251,187 +177,50 @@ pub struct Raymarcher {
 /// Whether every orthographic ray of `frame` has j or k as its major voxel axis,
 /// with a margin so that the shader's own per-ray choice could not differ.
 fn i_axis_in_plane(volume: &PreparedVolume, frame: &RayFrame) -> bool {
-    let d = volume
-        .ras_from_voxel
-        .inverse()
-        .transform_vector3(frame.forward_ras)
-        .abs();
+    let d = voxel_direction(volume, frame);
     !frame.perspective && d.x < 0.999 * d.y.max(d.z)
 }
 
-fn texture_entry(binding: u32, sample_type: wgpu::TextureSampleType) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Texture {
-            sample_type,
-            view_dimension: wgpu::TextureViewDimension::D3,
-            multisampled: false,
-        },
-        count: None,
-    }
+/// |view direction| in voxel index space.
+fn voxel_direction(volume: &PreparedVolume, frame: &RayFrame) -> glam::DVec3 {
+    volume
+        .ras_from_voxel
+        .inverse()
+        .transform_vector3(frame.forward_ras)
+        .abs()
 }
 
-fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Uniform,
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    }
+/// Whether `frame`'s rays are orthographic and parallel to a voxel axis (to 1e-9
+/// of the major component: the shader takes the in-plane position as constant).
+fn column_rays(volume: &PreparedVolume, frame: &RayFrame) -> bool {
+    let d = voxel_direction(volume, frame);
+    let major = d.max_element();
+    let minor = d.x + d.y + d.z - major;
+    !frame.perspective && major > 0.0 && minor <= 1e-9 * major
 }
 
-/// A bind group layout and a pipeline layout holding just it.
-fn make_layouts(
-    device: &wgpu::Device,
-    name: &str,
-    entries: &[wgpu::BindGroupLayoutEntry],
-) -> (wgpu::BindGroupLayout, wgpu::PipelineLayout) {
-    let bind_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-        label: Some(&format!("raymarch::{name}_bind_layout")),
-        entries,
-    });
-    let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-        label: Some(&format!("raymarch::{name}_layout")),
-        bind_group_layouts: &[Some(&bind_layout)],
-        immediate_size: 0,
-    });
-    (bind_layout, layout)
+/// The pipeline that draws `frame` with `settings`.
+fn pipeline_key(
+    volume: &PreparedVolume,
+    frame: &RayFrame,
+    settings: &RenderSettings,
+) -> PipelineKey {
+    PipelineKey::new(
+        volume.image.format,
+        settings.mode,
+        volume.has_labels,
+        i_axis_in_plane(volume, frame),
+        settings.column_rays && column_rays(volume, frame),
+    )
 }
 
-fn make_pipeline(
-    device: &wgpu::Device,
-    name: &str,
-    source: &str,
-    layout: &wgpu::PipelineLayout,
-) -> wgpu::ComputePipeline {
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some(&format!("raymarch::{name}_shader")),
-        source: wgpu::ShaderSource::Wgsl(source.into()),
-    });
-    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-        label: Some(&format!("raymarch::pipeline_{name}")),
-        layout: Some(layout),
-        module: &module,
-        entry_point: Some("main"),
-        compilation_options: Default::default(),
-        cache: None,
-    })
-}
-
-/// Replaces `marker` in `source`, failing if the shader no longer has it.
-fn specialise(source: &str, marker: &str, with: &str) -> Result<String, GpuError> {
-    if !source.contains(marker) {
-        return Err(GpuError::Upload(format!(
-            "shader lacks the marker {marker:?}"
-        )));
-    }
-    Ok(source.replace(marker, with))
-}
-
-fn make_variant(device: &wgpu::Device, format: VolumeFormat) -> Result<Variant, GpuError> {
-    let (suffix, sample_type) = match format {
-        VolumeFormat::I16 => ("i16", wgpu::TextureSampleType::Sint),
-        VolumeFormat::F32 => ("f32", wgpu::TextureSampleType::Float { filterable: false }),
-        VolumeFormat::U8Pair => ("u8pair", wgpu::TextureSampleType::Uint),
-    };
-    let source = |wgsl: &str| -> Result<String, GpuError> {
-        Ok(match format {
-            VolumeFormat::I16 => specialise(wgsl, TEXEL_F32, TEXEL_I32)?,
-            VolumeFormat::F32 => specialise(wgsl, TEXEL_F32, TEXEL_F32)?,
-            VolumeFormat::U8Pair => specialise(wgsl, TEXEL_F32, TEXEL_U32)?,
-        })
-    };
-    let label_type = wgpu::TextureSampleType::Uint;
-    let raymarch_entries = [
-        uniform_entry(0),
-        texture_entry(1, sample_type),
-        texture_entry(2, label_type),
-        texture_entry(3, wgpu::TextureSampleType::Float { filterable: false }),
-        uniform_entry(4),
-        uniform_entry(5),
-        wgpu::BindGroupLayoutEntry {
-            binding: 6,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::StorageTexture {
-                access: wgpu::StorageTextureAccess::WriteOnly,
-                format: wgpu::TextureFormat::Rgba8Unorm,
-                view_dimension: wgpu::TextureViewDimension::D2,
-            },
-            count: None,
-        },
-    ];
-    let brick_entries = [
-        uniform_entry(0),
-        texture_entry(1, sample_type),
-        texture_entry(2, label_type),
-        wgpu::BindGroupLayoutEntry {
-            binding: 3,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::StorageTexture {
-                access: wgpu::StorageTextureAccess::WriteOnly,
-                format: wgpu::TextureFormat::Rgba32Float,
-                view_dimension: wgpu::TextureViewDimension::D3,
-            },
-            count: None,
-        },
-    ];
-
-    // Mode and labels are compile-time constants of each pipeline (see raymarch.wgsl).
-    let raymarch_base = source(RAYMARCH_WGSL)?;
-    let brick_src = source(BRICK_WGSL)?;
-    let pairs = format == VolumeFormat::U8Pair;
-    let mut raymarch_srcs = Vec::new();
-    // (mode, labels) for every mode, then PAIR_X for the projections of U8Pair images.
-    let pair_x_modes = if pairs { PROJECTION_MODES } else { 0 };
-    let variants = (0..MODES.len())
-        .map(|m| (m, false))
-        .chain((0..pair_x_modes).map(|m| (m, true)));
-    for (m, pair_x) in variants {
-        for labels in [false, true] {
-            let mut src = specialise(
-                &raymarch_base,
-                MODE_MARKER,
-                &format!("const MODE: u32 = {m}u;"),
-            )?;
-            src = specialise(
-                &src,
-                LABELS_MARKER,
-                &format!("const LABELS: bool = {labels};"),
-            )?;
-            src = specialise(&src, PAIRS_MARKER, &format!("const PAIRS: bool = {pairs};"))?;
-            raymarch_srcs.push(specialise(
-                &src,
-                PAIR_X_MARKER,
-                &format!("const PAIR_X: bool = {pair_x};"),
-            )?);
-        }
-    }
-
-    let (variant, err) = capture_errors(device, || {
-        let (raymarch_layout, pipeline_layout) = make_layouts(device, suffix, &raymarch_entries);
-        let brick_name = format!("bricks_{suffix}");
-        let (_, brick_layout) = make_layouts(device, &brick_name, &brick_entries);
-        let bricks = make_pipeline(device, &brick_name, &brick_src, &brick_layout);
-        Variant {
-            suffix,
-            raymarch: raymarch_srcs.iter().map(|_| OnceLock::new()).collect(),
-            sources: raymarch_srcs,
-            raymarch_layout,
-            pipeline_layout,
-            bricks,
-        }
-    });
-    match err {
-        Some(e) => Err(GpuError::Upload(format!(
-            "raymarch pipelines ({suffix}): {e}"
-        ))),
-        None => Ok(variant),
-    }
+/// Whether `frame` is drawn by the column-ray DVR pipeline with `settings`.
+pub fn draws_column_rays(
+    volume: &PreparedVolume,
+    frame: &RayFrame,
+    settings: &RenderSettings,
+) -> bool {
+    pipeline_key(volume, frame, settings).column()
 }
 
 impl Raymarcher {
@@ -468,10 +257,7 @@ impl Raymarcher {
         let mut count = 0;
         for format in [VolumeFormat::I16, VolumeFormat::F32, VolumeFormat::U8Pair] {
             let variant = self.variant(device, format)?;
-            for index in 0..variant.sources.len() {
-                variant.pipeline(device, index)?;
-                count += 1;
-            }
+            count += variant.compile_all(device, format)?;
         }
         Ok(count)
     }
@@ -607,8 +393,7 @@ impl Raymarcher {
         };
         queue.write_buffer(&volume.label_lut_buf, 0, bytemuck::cast_slice(&lut));
         let variant = self.variant(device, volume.image.format)?;
-        let pair_x = i_axis_in_plane(volume, frame);
-        let pipeline = variant.raymarch(device, settings.mode, volume.has_labels, pair_x)?;
+        let pipeline = variant.raymarch(device, pipeline_key(volume, frame, settings))?;
         let ((), err) = capture_errors(device, || {
             let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("raymarch::bind_group"),

@@ -37,7 +37,7 @@ pub struct RaymarchParams {
     pub threshold: f32,
     pub samples_per_voxel: f32,
     pub ref_step_mm: f32,
-    pub _pad: f32,
+    pub flat_gradient: f32,
 }
 const _: () = assert!(std::mem::size_of::<RaymarchParams>() == 256);
 
@@ -105,7 +105,9 @@ impl RaymarchParams {
             threshold: settings.threshold as f32,
             samples_per_voxel: settings.samples_per_voxel.max(0.05),
             ref_step_mm: min_spacing.max(1e-6) as f32,
-            _pad: 0.0,
+            // 1e-4 of the value range per mm: far above float noise (1e-5 of the
+            // values), far below any edge an 8-bit image can hold.
+            flat_gradient: (1e-4 * (volume.value_range.1 - volume.value_range.0)).max(1e-6) as f32,
         }
     }
 }
