@@ -584,7 +584,11 @@ fn column_dvr(rs: RaySteps, col: Column, dir_ras: vec3<f32>) -> vec3<f32> {
     return acc.rgb;
 }
 
-@compute @workgroup_size(8, 8, 1)
+// 32 x 1 (RAYMARCH_WORKGROUP in src/render/raymarch/mod.rs): llvmpipe runs a
+// workgroup's SIMD groups one after another, so neighbours along the image row
+// reuse each other's cache lines (x runs along voxel rows in standard views):
+// MIP ~12 % faster on ch2better than 8 x 8.
+@compute @workgroup_size(32, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if gid.x >= params.image_size.x || gid.y >= params.image_size.y {
         return;

@@ -33,6 +33,9 @@ pub use params::RaymarchParams;
 use pipelines::{PipelineKey, Variant, make_variant};
 pub use transfer::{TransferFunction, TransferPreset};
 
+/// `@workgroup_size` of raymarch.wgsl's main (pixels).
+const RAYMARCH_WORKGROUP: [u32; 2] = [32, 1];
+
 /// Edge of a skipping brick in voxels.
 pub const BRICK_SIZE: u32 = 8;
 
@@ -435,7 +438,11 @@ impl Raymarcher {
             });
             pass.set_pipeline(pipeline);
             pass.set_bind_group(0, &bind_group, &[]);
-            pass.dispatch_workgroups(frame.width.div_ceil(8), frame.height.div_ceil(8), 1);
+            pass.dispatch_workgroups(
+                frame.width.div_ceil(RAYMARCH_WORKGROUP[0]),
+                frame.height.div_ceil(RAYMARCH_WORKGROUP[1]),
+                1,
+            );
         });
         match err {
             Some(e) => Err(GpuError::Upload(format!("raymarch pass: {e}"))),
