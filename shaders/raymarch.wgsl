@@ -50,10 +50,12 @@ struct Params {
     // Clip box as continuous voxel index bounds (faces, not centres).
     clip_lo_vox: vec4<f32>,
     clip_hi_vox: vec4<f32>,
-    // xyz: grid, w: brick edge in voxels.
+    // xyz: grid.
     shape: vec4<u32>,
     // xyz: bricks per axis.
     brick_grid: vec4<u32>,
+    // xyz: brick edges in voxels (long along the view's major axis).
+    brick_edge: vec4<u32>,
     image_size: vec2<u32>,
     mode: u32,
     flags: u32,
@@ -351,7 +353,7 @@ struct BrickSpan {
 }
 
 fn brick_span(rs: RaySteps, s: u32, p: vec3<f32>) -> BrickSpan {
-    let edge = f32(params.shape.w);
+    let edge = vec3<f32>(params.brick_edge.xyz);
     let grid = vec3<f32>(params.brick_grid.xyz);
     let bf = clamp(floor((p + vec3<f32>(0.5)) / edge), vec3<f32>(0.0), grid - vec3<f32>(1.0));
     let brick = textureLoad(bricks, vec3<i32>(bf), 0);

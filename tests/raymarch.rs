@@ -362,6 +362,105 @@ fn column_rays_match_the_general_dvr() {
     ));
 }
 
+/// f16 (IEEE binary16) bits to f32, for reading the brick grid back.
+fn f16_to_f32(h: u16) -> f32 {
+    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exp = i32::from((h >> 10) & 0x1f);
+    let frac = f32::from(h & 0x3ff);
+    sign * match exp {
+        0 => frac * 2f32.powi(-24),
+        31 if frac == 0.0 => f32::INFINITY,
+        31 => f32::NAN,
+        e => (1.0 + frac / 1024.0) * 2f32.powi(e - 15),
+    }
+}
+
+/// The brick grid (f16 texels, bricks long along the view axis) bounds every
+/// voxel a sample in the brick can read: each brick's stored min/max enclose the
+/// true ones over the brick widened as brick_minmax.wgsl widens it (one voxel
+/// below, two above), within one f16 step, exactly
+/// where f16 holds the value (u8 images); label max exact. Values span the i16
+/// range, beyond f16's exact integers.
+#[test]
+fn brick_grid_bounds_its_voxels() {
+    let shape = [37usize, 29, 41];
+    let n = shape.iter().product::<usize>();
+    let r = random_values(n, 11);
+    let data: Vec<i16> = r.iter().map(|x| (x * 65535.0 - 32768.0) as i16).collect();
+    let labels: Vec<u8> = random_values(n, 12)
+        .iter()
+        .map(|x| (x * 9.0) as u8)
+        .collect();
+    let bytes: Vec<u8> = r.iter().map(|x| (x * 255.0) as u8).collect();
+    let affine = diag_affine([1.0, 1.2, 0.9], [false; 3], [0.0; 3]);
+    let i16_volume =
+        Volume::new(shape, VoxelData::I16(data), affine, Modality::Ct).expect("volume");
+    let u8_volume = Volume::new(shape, VoxelData::U8(bytes), affine, Modality::Mr).expect("volume");
+    for volume in [&i16_volume, &u8_volume] {
+        let prepared = prepare(volume, Some(&labels));
+        for (axis, view) in [
+            (0, StandardView::Left),
+            (1, StandardView::Anterior),
+            (2, StandardView::Superior),
+        ] {
+            render_view(
+                volume,
+                &prepared,
+                view,
+                &RenderSettings::new(RenderMode::Mip),
+            );
+            let grid = prepared.brick_grid(axis).expect("grid built by the render");
+            let texels =
+                rayseg::gpu::readback::read_texture_3d(&CTX.device, &CTX.queue, &grid.texture)
+                    .expect("read bricks");
+            let [gx, gy, gz] = grid.grid.map(|g| g as usize);
+            let edge = grid.edge.map(|e| e as usize);
+            assert_eq!(edge[axis], 16);
+            assert_eq!(texels.len(), gx * gy * gz * 8);
+            for b in 0..gx * gy * gz {
+                let bi = [b % gx, (b / gx) % gy, b / (gx * gy)];
+                let h = |c: usize| {
+                    f16_to_f32(u16::from_le_bytes([
+                        texels[b * 8 + 2 * c],
+                        texels[b * 8 + 2 * c + 1],
+                    ]))
+                };
+                let (lo, hi, lab) = (h(0), h(1), h(2));
+                let (mut vmin, mut vmax, mut lmax) = (f32::MAX, f32::MIN, 0u8);
+                let range = |a: usize| {
+                    (bi[a] * edge[a]).saturating_sub(1)
+                        ..=((bi[a] + 1) * edge[a] + 1).min(shape[a] - 1)
+                };
+                for k in range(2) {
+                    for j in range(1) {
+                        for i in range(0) {
+                            let idx = i + shape[0] * (j + shape[1] * k);
+                            let v = volume.data.get_f64(idx).expect("voxel") as f32;
+                            vmin = vmin.min(v);
+                            vmax = vmax.max(v);
+                            lmax = lmax.max(labels[idx]);
+                        }
+                    }
+                }
+                // One f16 step: 2^-10 relative, and at most 32 at the i16 extremes.
+                let step = |v: f32| (v.abs() / 1024.0).max(1e-3);
+                assert!(
+                    lo <= vmin && vmin - lo <= step(vmin),
+                    "axis {axis} brick {bi:?}: min {lo} vs {vmin}"
+                );
+                assert!(
+                    hi >= vmax && hi - vmax <= step(vmax),
+                    "axis {axis} brick {bi:?}: max {hi} vs {vmax}"
+                );
+                if matches!(volume.data, VoxelData::U8(_)) {
+                    assert_eq!((lo, hi), (vmin, vmax), "u8 bounds are exact");
+                }
+                assert_eq!(lab, f32::from(lmax));
+            }
+        }
+    }
+}
+
 /// CT-like phantom in HU: air, a soft-tissue ellipsoid (40), a denser sphere (80), a
 /// bone sphere (1200) and a contrast cylinder (350) along k.
 fn synthetic_ct() -> (Volume, Vec<u8>) {

@@ -1,4 +1,11 @@
 //! The min/max brick grid for empty-space skipping (shaders/brick_minmax.wgsl).
+//!
+//! Bricks are columns along the view's major voxel axis: 4 × 4 voxels across and
+//! 16 along, one grid per axis, built when a view first needs it. Thin bricks
+//! bound a ray's own 2 × 2 voxel footprint much more tightly than cubes, and long
+//! ones keep the walk short: on ch2better (anterior, lavapipe) MIP took 82 ms
+//! against 104 with 8³ cubes, DVR 169 against 197; 30° oblique views stayed
+//! within noise. 8 bytes per brick: 0.03 B/voxel per axis grid.
 
 use bytemuck::{Pod, Zeroable};
 use wgpu::util::DeviceExt;
@@ -6,7 +13,12 @@ use wgpu::util::DeviceExt;
 use crate::gpu::GpuError;
 use crate::gpu::capture_errors;
 
-use super::BRICK_SIZE;
+use super::PreparedVolume;
+
+/// Brick edge across the view direction (voxels).
+pub const BRICK_ACROSS: u32 = 4;
+/// Brick edge along the view's major axis (voxels).
+pub const BRICK_ALONG: u32 = 16;
 
 /// Keep in sync with `BrickParams` in shaders/brick_minmax.wgsl.
 #[repr(C)]
@@ -14,27 +26,39 @@ use super::BRICK_SIZE;
 pub struct BrickParams {
     pub shape: [u32; 4],
     pub grid: [u32; 4],
+    pub edge: [u32; 4],
 }
-const _: () = assert!(std::mem::size_of::<BrickParams>() == 32);
+const _: () = assert!(std::mem::size_of::<BrickParams>() == 48);
+
+/// Brick edges (voxels) for views whose major voxel axis is `axis` (0, 1, 2).
+pub fn brick_edges(axis: usize) -> [u32; 3] {
+    let mut e = [BRICK_ACROSS; 3];
+    e[axis.min(2)] = BRICK_ALONG;
+    e
+}
 
 /// Bricks per axis for a grid.
-pub fn brick_grid(shape: [u32; 3]) -> [u32; 3] {
-    shape.map(|n| n.div_ceil(BRICK_SIZE).max(1))
+pub fn brick_grid(shape: [u32; 3], axis: usize) -> [u32; 3] {
+    let e = brick_edges(axis);
+    [0, 1, 2].map(|a| shape[a].div_ceil(e[a]).max(1))
 }
 
-/// The (min, max, max label, 0) grid, one `rgba32float` texel per brick: a texture,
-/// not a storage buffer, because llvmpipe reads storage buffers lane by lane but
-/// gathers texel fetches across lanes.
+/// The (min, max, max label, 0) grid, one `rgba16float` texel per brick, the
+/// bounds rounded outwards (see brick_minmax.wgsl): a texture, not a storage
+/// buffer, because llvmpipe reads storage buffers lane by lane but gathers texel
+/// fetches across lanes.
 pub struct BrickTexture {
     pub texture: wgpu::Texture,
     pub view: wgpu::TextureView,
+    pub grid: [u32; 3],
+    pub edge: [u32; 3],
 }
 
 impl BrickTexture {
-    /// Bytes on the GPU (16 per brick).
+    /// Bytes on the GPU (8 per brick).
     pub fn gpu_bytes(&self) -> u64 {
         let s = self.texture.size();
-        u64::from(s.width) * u64::from(s.height) * u64::from(s.depth_or_array_layers) * 16
+        u64::from(s.width) * u64::from(s.height) * u64::from(s.depth_or_array_layers) * 8
     }
 }
 
@@ -43,15 +67,17 @@ pub(crate) fn compute_bricks(
     device: &wgpu::Device,
     queue: &wgpu::Queue,
     pipeline: &wgpu::ComputePipeline,
-    volume_view: &wgpu::TextureView,
-    label_view: &wgpu::TextureView,
-    shape: [u32; 3],
-    has_labels: bool,
+    prepared: &PreparedVolume,
+    axis: usize,
 ) -> Result<BrickTexture, GpuError> {
-    let grid = brick_grid(shape);
+    let (shape, has_labels) = (prepared.shape, prepared.has_labels);
+    let (volume_view, label_view) = (&prepared.image.view, &prepared.labels.view);
+    let grid = brick_grid(shape, axis);
+    let edge = brick_edges(axis);
     let params = BrickParams {
-        shape: [shape[0], shape[1], shape[2], BRICK_SIZE],
+        shape: [shape[0], shape[1], shape[2], 0],
         grid: [grid[0], grid[1], grid[2], u32::from(has_labels)],
+        edge: [edge[0], edge[1], edge[2], 0],
     };
     let (bricks, err) = capture_errors(device, || {
         let params_buf = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -69,7 +95,7 @@ pub(crate) fn compute_bricks(
             mip_level_count: 1,
             sample_count: 1,
             dimension: wgpu::TextureDimension::D3,
-            format: wgpu::TextureFormat::Rgba32Float,
+            format: wgpu::TextureFormat::Rgba16Float,
             usage: wgpu::TextureUsages::STORAGE_BINDING
                 | wgpu::TextureUsages::TEXTURE_BINDING
                 | wgpu::TextureUsages::COPY_SRC,
@@ -118,7 +144,12 @@ pub(crate) fn compute_bricks(
             );
         }
         queue.submit([encoder.finish()]);
-        BrickTexture { texture, view }
+        BrickTexture {
+            texture,
+            view,
+            grid,
+            edge,
+        }
     });
     match err {
         Some(e) => Err(GpuError::Upload(format!("brick min/max pass: {e}"))),

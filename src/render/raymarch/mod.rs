@@ -36,9 +36,6 @@ pub use transfer::{TransferFunction, TransferPreset};
 /// `@workgroup_size` of raymarch.wgsl's main (pixels).
 const RAYMARCH_WORKGROUP: [u32; 2] = [32, 1];
 
-/// Edge of a skipping brick in voxels.
-pub const BRICK_SIZE: u32 = 8;
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RenderMode {
     Mip,
@@ -158,8 +155,8 @@ pub struct PreparedVolume {
     pub image: VolumeTexture,
     pub labels: LabelTexture,
     pub has_labels: bool,
-    pub bricks: bricks::BrickTexture,
-    pub brick_grid: [u32; 3],
+    /// The brick grid per major view axis (i, j, k), each built when first drawn.
+    bricks: [OnceLock<bricks::BrickTexture>; 3],
     pub shape: [u32; 3],
     pub ras_from_voxel: DMat4,
     pub spacing_mm: [f64; 3],
@@ -182,6 +179,19 @@ pub struct Raymarcher {
 fn i_axis_in_plane(volume: &PreparedVolume, frame: &RayFrame) -> bool {
     let d = voxel_direction(volume, frame);
     !frame.perspective && d.x < 0.999 * d.y.max(d.z)
+}
+
+/// The major voxel axis of the view direction (of the central ray in perspective),
+/// along which the brick grid's bricks are long.
+pub fn view_axis(volume: &PreparedVolume, frame: &RayFrame) -> usize {
+    let d = voxel_direction(volume, frame);
+    if d.x >= d.y && d.x >= d.z {
+        0
+    } else if d.y >= d.z {
+        1
+    } else {
+        2
+    }
 }
 
 /// |view direction| in voxel index space.
@@ -224,6 +234,22 @@ pub fn draws_column_rays(
     settings: &RenderSettings,
 ) -> bool {
     pipeline_key(volume, frame, settings).column()
+}
+
+impl PreparedVolume {
+    /// The brick grid for views along voxel axis `axis`, if one has been drawn.
+    pub fn brick_grid(&self, axis: usize) -> Option<&bricks::BrickTexture> {
+        self.bricks.get(axis)?.get()
+    }
+
+    /// GPU bytes of the brick grids built so far.
+    pub fn brick_bytes(&self) -> u64 {
+        self.bricks
+            .iter()
+            .filter_map(|b| b.get())
+            .map(|b| b.gpu_bytes())
+            .sum()
+    }
 }
 
 impl Raymarcher {
@@ -296,15 +322,8 @@ impl Raymarcher {
             ),
             None => (LabelTexture::empty(device, queue)?, false),
         };
-        let bricks = bricks::compute_bricks(
-            device,
-            queue,
-            &self.variant(device, image.format)?.bricks,
-            &image.view,
-            &labels_tex.view,
-            image.shape,
-            has_labels,
-        )?;
+        // Fail now, not at the first frame, if the brick pipeline does not build.
+        self.variant(device, image.format)?;
         let buffer = |label: &'static str, size: u64, usage: wgpu::BufferUsages| {
             device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
@@ -331,12 +350,11 @@ impl Raymarcher {
             return Err(GpuError::Upload(format!("raymarch buffers: {e}")));
         }
         Ok(PreparedVolume {
-            brick_grid: bricks::brick_grid(image.shape),
             shape: image.shape,
             image,
             labels: labels_tex,
             has_labels,
-            bricks,
+            bricks: Default::default(),
             ras_from_voxel: volume.ras_from_voxel,
             spacing_mm: volume.spacing_mm,
             value_range: volume.value_range(),
@@ -346,24 +364,44 @@ impl Raymarcher {
         })
     }
 
-    /// Recomputes the brick grid from the textures as they are now (after labels
-    /// were edited on the GPU); nothing is uploaded.
+    /// Recomputes the brick grids built so far from the textures as they are now
+    /// (after labels were edited on the GPU); nothing is uploaded.
     pub fn refresh_bricks(
         &self,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
         prepared: &mut PreparedVolume,
     ) -> Result<(), GpuError> {
-        prepared.bricks = bricks::compute_bricks(
+        for axis in 0..3 {
+            if prepared.bricks[axis].take().is_some() {
+                self.bricks(device, queue, prepared, axis)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The brick grid for views along voxel axis `axis`, built on first use.
+    fn bricks<'a>(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        prepared: &'a PreparedVolume,
+        axis: usize,
+    ) -> Result<&'a bricks::BrickTexture, GpuError> {
+        let cell = &prepared.bricks[axis.min(2)];
+        if let Some(b) = cell.get() {
+            return Ok(b);
+        }
+        let built = bricks::compute_bricks(
             device,
             queue,
             &self.variant(device, prepared.image.format)?.bricks,
-            &prepared.image.view,
-            &prepared.labels.view,
-            prepared.image.shape,
-            prepared.has_labels,
+            prepared,
+            axis,
         )?;
-        Ok(())
+        let _ = cell.set(built);
+        cell.get()
+            .ok_or_else(|| GpuError::Upload("brick grid not kept".into()))
     }
 
     /// Records the raymarching pass into `encoder`, writing `target` (whose size must
@@ -388,6 +426,7 @@ impl Raymarcher {
             )));
         }
         let params = RaymarchParams::new(volume, frame, settings);
+        let bricks = self.bricks(device, queue, volume, view_axis(volume, frame))?;
         queue.write_buffer(&volume.params_buf, 0, bytemuck::bytes_of(&params));
         queue.write_buffer(&volume.tf_buf, 0, &tf_bytes(&settings.transfer));
         let lut = match &settings.label_colors {
@@ -416,7 +455,7 @@ impl Raymarcher {
                     },
                     wgpu::BindGroupEntry {
                         binding: 3,
-                        resource: wgpu::BindingResource::TextureView(&volume.bricks.view),
+                        resource: wgpu::BindingResource::TextureView(&bricks.view),
                     },
                     wgpu::BindGroupEntry {
                         binding: 4,

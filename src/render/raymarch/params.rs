@@ -2,8 +2,9 @@
 
 use bytemuck::{Pod, Zeroable};
 
+use super::bricks::{brick_edges, brick_grid};
 use super::camera::RayFrame;
-use super::{BRICK_SIZE, PreparedVolume, RenderMode, RenderSettings};
+use super::{PreparedVolume, RenderMode, RenderSettings, view_axis};
 
 pub(crate) const FLAG_PERSPECTIVE: u32 = 1;
 pub(crate) const FLAG_JITTER: u32 = 2;
@@ -26,6 +27,8 @@ pub struct RaymarchParams {
     pub clip_hi_vox: [f32; 4],
     pub shape: [u32; 4],
     pub brick_grid: [u32; 4],
+    /// Brick edges in voxels (xyz).
+    pub brick_edge: [u32; 4],
     pub image_size: [u32; 2],
     pub mode: u32,
     pub flags: u32,
@@ -39,7 +42,7 @@ pub struct RaymarchParams {
     pub ref_step_mm: f32,
     pub flat_gradient: f32,
 }
-const _: () = assert!(std::mem::size_of::<RaymarchParams>() == 256);
+const _: () = assert!(std::mem::size_of::<RaymarchParams>() == 272);
 
 fn v4(v: glam::DVec3) -> [f32; 4] {
     [v.x as f32, v.y as f32, v.z as f32, 0.0]
@@ -78,6 +81,9 @@ impl RaymarchParams {
             RenderMode::Dvr => 3,
             RenderMode::Iso => 4,
         };
+        // The grid Raymarcher::encode binds for this frame.
+        let axis = view_axis(volume, frame);
+        let (grid, edge) = (brick_grid(shape, axis), brick_edges(axis));
         let min_spacing = volume.spacing_mm.iter().copied().fold(f64::MAX, f64::min);
         RaymarchParams {
             voxel_from_ras,
@@ -88,13 +94,9 @@ impl RaymarchParams {
             eye_ras: v4(frame.eye_ras),
             clip_lo_vox: [clip_lo[0] as f32, clip_lo[1] as f32, clip_lo[2] as f32, 0.0],
             clip_hi_vox: [clip_hi[0] as f32, clip_hi[1] as f32, clip_hi[2] as f32, 0.0],
-            shape: [shape[0], shape[1], shape[2], BRICK_SIZE],
-            brick_grid: [
-                volume.brick_grid[0],
-                volume.brick_grid[1],
-                volume.brick_grid[2],
-                0,
-            ],
+            shape: [shape[0], shape[1], shape[2], 0],
+            brick_grid: [grid[0], grid[1], grid[2], 0],
+            brick_edge: [edge[0], edge[1], edge[2], 0],
             image_size: [frame.width, frame.height],
             mode,
             flags,

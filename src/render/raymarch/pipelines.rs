@@ -278,7 +278,7 @@ pub(crate) fn make_variant(
             visibility: wgpu::ShaderStages::COMPUTE,
             ty: wgpu::BindingType::StorageTexture {
                 access: wgpu::StorageTextureAccess::WriteOnly,
-                format: wgpu::TextureFormat::Rgba32Float,
+                format: wgpu::TextureFormat::Rgba16Float,
                 view_dimension: wgpu::TextureViewDimension::D3,
             },
             count: None,
