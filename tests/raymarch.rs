@@ -14,8 +14,8 @@ use rayseg::render::raymarch::reference::{
     project_axis_aligned, project_on_planes, window_for_range,
 };
 use rayseg::render::raymarch::{
-    Camera, PreparedVolume, RaymarchParams, Raymarcher, RenderMode, RenderSettings, StandardView,
-    TransferPreset, draws_column_rays,
+    BrickLayout, Camera, PreparedVolume, RaymarchParams, Raymarcher, RenderMode, RenderSettings,
+    StandardView, TransferPreset, draws_column_rays,
 };
 use rayseg::volume::{Modality, Volume, VoxelData};
 
@@ -398,24 +398,36 @@ fn brick_grid_bounds_its_voxels() {
     let u8_volume = Volume::new(shape, VoxelData::U8(bytes), affine, Modality::Mr).expect("volume");
     for volume in [&i16_volume, &u8_volume] {
         let prepared = prepare(volume, Some(&labels));
+        // The three column grids, and the cubes of an oblique view.
         for (axis, view) in [
-            (0, StandardView::Left),
-            (1, StandardView::Anterior),
-            (2, StandardView::Superior),
+            (Some(0), Some(StandardView::Left)),
+            (Some(1), Some(StandardView::Anterior)),
+            (Some(2), Some(StandardView::Superior)),
+            (None, None),
         ] {
-            render_view(
-                volume,
-                &prepared,
-                view,
-                &RenderSettings::new(RenderMode::Mip),
-            );
-            let grid = prepared.brick_grid(axis).expect("grid built by the render");
+            let layout = axis.map_or(BrickLayout::Cube, BrickLayout::Column);
+            let mip = RenderSettings::new(RenderMode::Mip);
+            match view {
+                Some(view) => {
+                    render_view(volume, &prepared, view, &mip);
+                }
+                None => {
+                    render_oblique(volume, &prepared, &mip);
+                }
+            }
+            let grid = prepared
+                .brick_grid(layout)
+                .expect("grid built by the render");
             let texels =
                 rayseg::gpu::readback::read_texture_3d(&CTX.device, &CTX.queue, &grid.texture)
                     .expect("read bricks");
             let [gx, gy, gz] = grid.grid.map(|g| g as usize);
             let edge = grid.edge.map(|e| e as usize);
-            assert_eq!(edge[axis], 16);
+            assert_eq!(edge, layout.edges().map(|e| e as usize));
+            assert_eq!(
+                edge.iter().max(),
+                Some(&if axis.is_some() { 16 } else { 8 })
+            );
             assert_eq!(texels.len(), gx * gy * gz * 8);
             for b in 0..gx * gy * gz {
                 let bi = [b % gx, (b / gx) % gy, b / (gx * gy)];
@@ -446,11 +458,11 @@ fn brick_grid_bounds_its_voxels() {
                 let step = |v: f32| (v.abs() / 1024.0).max(1e-3);
                 assert!(
                     lo <= vmin && vmin - lo <= step(vmin),
-                    "axis {axis} brick {bi:?}: min {lo} vs {vmin}"
+                    "{layout:?} brick {bi:?}: min {lo} vs {vmin}"
                 );
                 assert!(
                     hi >= vmax && hi - vmax <= step(vmax),
-                    "axis {axis} brick {bi:?}: max {hi} vs {vmax}"
+                    "{layout:?} brick {bi:?}: max {hi} vs {vmax}"
                 );
                 if matches!(volume.data, VoxelData::U8(_)) {
                     assert_eq!((lo, hi), (vmin, vmax), "u8 bounds are exact");

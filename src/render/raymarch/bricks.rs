@@ -1,11 +1,14 @@
 //! The min/max brick grid for empty-space skipping (shaders/brick_minmax.wgsl).
 //!
-//! Bricks are columns along the view's major voxel axis: 4 × 4 voxels across and
-//! 16 along, one grid per axis, built when a view first needs it. Thin bricks
-//! bound a ray's own 2 × 2 voxel footprint much more tightly than cubes, and long
-//! ones keep the walk short: on ch2better (anterior, lavapipe) MIP took 82 ms
-//! against 104 with 8³ cubes, DVR 169 against 197; 30° oblique views stayed
-//! within noise. 8 bytes per brick: 0.03 B/voxel per axis grid.
+//! Views whose rays run along a voxel axis (standard views of axis-aligned images)
+//! use bricks 4 × 4 voxels across and 16 along that axis: each ray then stays in
+//! one column of bricks, whose thin cross-section bounds its own 2 × 2 voxel
+//! footprint far more tightly than a cube, while the walk stays short. On
+//! ch2better (anterior, lavapipe) MIP took 86 ms against 114 with 8³ cubes, DVR
+//! 171 against 210. Rays that drift across columns (10° off an axis already)
+//! lose that and walk more bricks, so other views use 8³ cubes. Each grid is
+//! built when a view first needs it; 8 bytes per brick: 0.03 B/voxel per column
+//! grid, 0.016 for the cubes.
 
 use bytemuck::{Pod, Zeroable};
 use wgpu::util::DeviceExt;
@@ -30,17 +33,45 @@ pub struct BrickParams {
 }
 const _: () = assert!(std::mem::size_of::<BrickParams>() == 48);
 
-/// Brick edges (voxels) for views whose major voxel axis is `axis` (0, 1, 2).
-pub fn brick_edges(axis: usize) -> [u32; 3] {
-    let mut e = [BRICK_ACROSS; 3];
-    e[axis.min(2)] = BRICK_ALONG;
-    e
+/// Brick edge of the cubes (voxels).
+pub const BRICK_CUBE: u32 = 8;
+
+/// The shape of a brick grid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BrickLayout {
+    /// Long along voxel axis 0, 1 or 2, for rays parallel to it.
+    Column(usize),
+    Cube,
 }
 
-/// Bricks per axis for a grid.
-pub fn brick_grid(shape: [u32; 3], axis: usize) -> [u32; 3] {
-    let e = brick_edges(axis);
-    [0, 1, 2].map(|a| shape[a].div_ceil(e[a]).max(1))
+impl BrickLayout {
+    /// Distinct layouts (each grid is kept once built).
+    pub const COUNT: usize = 4;
+
+    pub fn index(self) -> usize {
+        match self {
+            BrickLayout::Column(axis) => axis.min(2),
+            BrickLayout::Cube => 3,
+        }
+    }
+
+    /// Brick edges in voxels.
+    pub fn edges(self) -> [u32; 3] {
+        match self {
+            BrickLayout::Column(axis) => {
+                let mut e = [BRICK_ACROSS; 3];
+                e[axis.min(2)] = BRICK_ALONG;
+                e
+            }
+            BrickLayout::Cube => [BRICK_CUBE; 3],
+        }
+    }
+
+    /// Bricks per axis for a grid.
+    pub fn grid(self, shape: [u32; 3]) -> [u32; 3] {
+        let e = self.edges();
+        [0, 1, 2].map(|a| shape[a].div_ceil(e[a]).max(1))
+    }
 }
 
 /// The (min, max, max label, 0) grid, one `rgba16float` texel per brick, the
@@ -68,12 +99,12 @@ pub(crate) fn compute_bricks(
     queue: &wgpu::Queue,
     pipeline: &wgpu::ComputePipeline,
     prepared: &PreparedVolume,
-    axis: usize,
+    layout: BrickLayout,
 ) -> Result<BrickTexture, GpuError> {
     let (shape, has_labels) = (prepared.shape, prepared.has_labels);
     let (volume_view, label_view) = (&prepared.image.view, &prepared.labels.view);
-    let grid = brick_grid(shape, axis);
-    let edge = brick_edges(axis);
+    let grid = layout.grid(shape);
+    let edge = layout.edges();
     let params = BrickParams {
         shape: [shape[0], shape[1], shape[2], 0],
         grid: [grid[0], grid[1], grid[2], u32::from(has_labels)],

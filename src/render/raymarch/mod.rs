@@ -28,6 +28,7 @@ use crate::render::image::RgbaImage;
 use crate::render::labels::{LabelTexture, label_lut};
 use crate::volume::Volume;
 
+pub use bricks::BrickLayout;
 pub use camera::{Camera, RayFrame, StandardView};
 pub use params::RaymarchParams;
 use pipelines::{PipelineKey, Variant, make_variant};
@@ -155,8 +156,8 @@ pub struct PreparedVolume {
     pub image: VolumeTexture,
     pub labels: LabelTexture,
     pub has_labels: bool,
-    /// The brick grid per major view axis (i, j, k), each built when first drawn.
-    bricks: [OnceLock<bricks::BrickTexture>; 3],
+    /// The brick grid per [`BrickLayout`], each built when first drawn.
+    bricks: [OnceLock<bricks::BrickTexture>; BrickLayout::COUNT],
     pub shape: [u32; 3],
     pub ras_from_voxel: DMat4,
     pub spacing_mm: [f64; 3],
@@ -181,16 +182,23 @@ fn i_axis_in_plane(volume: &PreparedVolume, frame: &RayFrame) -> bool {
     !frame.perspective && d.x < 0.999 * d.y.max(d.z)
 }
 
-/// The major voxel axis of the view direction (of the central ray in perspective),
-/// along which the brick grid's bricks are long.
-pub fn view_axis(volume: &PreparedVolume, frame: &RayFrame) -> usize {
+/// The brick grid for `frame`: columns along the voxel axis its rays run along
+/// (no ray drifts a tenth of a voxel across the volume), else cubes.
+pub fn brick_layout(volume: &PreparedVolume, frame: &RayFrame) -> BrickLayout {
     let d = voxel_direction(volume, frame);
-    if d.x >= d.y && d.x >= d.z {
+    let axis = if d.x >= d.y && d.x >= d.z {
         0
     } else if d.y >= d.z {
         1
     } else {
         2
+    };
+    let depth = f64::from(volume.shape.iter().copied().max().unwrap_or(1));
+    let drift = (d.x + d.y + d.z - d.max_element()) / d.max_element().max(1e-12) * depth;
+    if !frame.perspective && drift < 0.1 {
+        BrickLayout::Column(axis)
+    } else {
+        BrickLayout::Cube
     }
 }
 
@@ -237,9 +245,9 @@ pub fn draws_column_rays(
 }
 
 impl PreparedVolume {
-    /// The brick grid for views along voxel axis `axis`, if one has been drawn.
-    pub fn brick_grid(&self, axis: usize) -> Option<&bricks::BrickTexture> {
-        self.bricks.get(axis)?.get()
+    /// The brick grid of `layout`, if a view has needed it.
+    pub fn brick_grid(&self, layout: BrickLayout) -> Option<&bricks::BrickTexture> {
+        self.bricks.get(layout.index())?.get()
     }
 
     /// GPU bytes of the brick grids built so far.
@@ -372,23 +380,27 @@ impl Raymarcher {
         queue: &wgpu::Queue,
         prepared: &mut PreparedVolume,
     ) -> Result<(), GpuError> {
-        for axis in 0..3 {
-            if prepared.bricks[axis].take().is_some() {
-                self.bricks(device, queue, prepared, axis)?;
+        for layout in [0, 1, 2]
+            .map(BrickLayout::Column)
+            .into_iter()
+            .chain([BrickLayout::Cube])
+        {
+            if prepared.bricks[layout.index()].take().is_some() {
+                self.bricks(device, queue, prepared, layout)?;
             }
         }
         Ok(())
     }
 
-    /// The brick grid for views along voxel axis `axis`, built on first use.
+    /// The brick grid of `layout`, built on first use.
     fn bricks<'a>(
         &self,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
         prepared: &'a PreparedVolume,
-        axis: usize,
+        layout: BrickLayout,
     ) -> Result<&'a bricks::BrickTexture, GpuError> {
-        let cell = &prepared.bricks[axis.min(2)];
+        let cell = &prepared.bricks[layout.index()];
         if let Some(b) = cell.get() {
             return Ok(b);
         }
@@ -397,7 +409,7 @@ impl Raymarcher {
             queue,
             &self.variant(device, prepared.image.format)?.bricks,
             prepared,
-            axis,
+            layout,
         )?;
         let _ = cell.set(built);
         cell.get()
@@ -426,7 +438,7 @@ impl Raymarcher {
             )));
         }
         let params = RaymarchParams::new(volume, frame, settings);
-        let bricks = self.bricks(device, queue, volume, view_axis(volume, frame))?;
+        let bricks = self.bricks(device, queue, volume, brick_layout(volume, frame))?;
         queue.write_buffer(&volume.params_buf, 0, bytemuck::bytes_of(&params));
         queue.write_buffer(&volume.tf_buf, 0, &tf_bytes(&settings.transfer));
         let lut = match &settings.label_colors {

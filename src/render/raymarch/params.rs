@@ -2,9 +2,8 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use super::bricks::{brick_edges, brick_grid};
 use super::camera::RayFrame;
-use super::{PreparedVolume, RenderMode, RenderSettings, view_axis};
+use super::{PreparedVolume, RenderMode, RenderSettings, brick_layout};
 
 pub(crate) const FLAG_PERSPECTIVE: u32 = 1;
 pub(crate) const FLAG_JITTER: u32 = 2;
@@ -82,8 +81,8 @@ impl RaymarchParams {
             RenderMode::Iso => 4,
         };
         // The grid Raymarcher::encode binds for this frame.
-        let axis = view_axis(volume, frame);
-        let (grid, edge) = (brick_grid(shape, axis), brick_edges(axis));
+        let layout = brick_layout(volume, frame);
+        let (grid, edge) = (layout.grid(shape), layout.edges());
         let min_spacing = volume.spacing_mm.iter().copied().fold(f64::MAX, f64::min);
         RaymarchParams {
             voxel_from_ras,
