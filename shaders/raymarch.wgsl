@@ -70,11 +70,18 @@ struct Params {
     // Gradients (value per mm) shorter than this are float noise of flat regions:
     // no normal, no shading (else paths that round differently shade differently).
     flat_gradient: f32,
+    // DVR and isosurface step (mm), the same for every ray of a frame, so the TF's
+    // opacities come corrected to it once per frame instead of a pow per sample.
+    dvr_step_mm: f32,
+    _pad0: f32,
+    _pad1: f32,
+    _pad2: f32,
 }
 
 // Uniform buffers (llvmpipe gathers uniform reads across lanes; storage reads go
 // lane by lane), so arrays of scalars are packed four to a vec4 (16-byte stride).
 struct TransferFunction {
+    // Alpha corrected from ref_step_mm to params.dvr_step_mm.
     rgba: array<vec4<f32>, 256>,
     // nonzero(i) = entries with alpha > 0 among rgba[0..i]; entries [a, b] are all
     // transparent when nonzero(b + 1) == nonzero(a). 260 values, as 65 vec4.
@@ -567,8 +574,7 @@ fn column_dvr(rs: RaySteps, col: Column, dir_ras: vec3<f32>) -> vec3<f32> {
                 let c = tf_lookup(mix(w0.x, w1.x, w));
                 let g_vox = e_af * mix(ga0, ga1, w) + gb_f * mix(w0.y, w1.y, w) + gc_f * mix(w0.z, w1.z, w);
                 // Transparent samples add nothing: over() with alpha 0 is the identity.
-                let alpha = correct_alpha(c.a, rs.step_mm);
-                acc = over(acc, shade(c.rgb, g_vox, dir_ras), alpha);
+                acc = over(acc, shade(c.rgb, g_vox, dir_ras), c.a);
                 s += 1u;
                 if early_stop && acc.a > OPAQUE {
                     opaque = true;
@@ -626,11 +632,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         textureStore(out_tex, pixel, vec4<f32>(0.0, 0.0, 0.0, 1.0));
         return;
     }
-    // At most one voxel per step along any axis (÷ samples_per_voxel): an axis-aligned
-    // ray steps exactly one spacing, and starting half a step in hits voxel centres.
+    // One voxel along the view's major axis per step (÷ samples_per_voxel): an
+    // axis-aligned ray steps exactly one spacing, and starting half a step in hits
+    // voxel centres. Perspective rays share the central ray's step.
     let ad = abs(d);
     let d_major = max(max(ad.x, ad.y), ad.z);
-    var step_mm = 1.0 / (d_major * params.samples_per_voxel);
+    var step_mm = params.dvr_step_mm;
     var phase = 0.5;
     if (params.flags & FLAG_JITTER) != 0u {
         phase = hash01(gid.xy);
@@ -682,7 +689,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     var label_acc = vec4<f32>(0.0); // labels over MIP/MinIP/average
     var hit = false;
     var t_hit = 0.0;
-    let alpha_exponent = step_mm / params.ref_step_mm;
 
     // llvmpipe runs a loop's whole body for every lane (masked), so work that only
     // some samples need lives in loops of its own, each ending when no lane needs it:
@@ -775,8 +781,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
                     let g = gradient_from(cell, faces, pc - cell_base);
                     let c = tf_lookup(g.x);
                     // Transparent samples add nothing: over() with alpha 0 is the identity.
-                    let alpha = 1.0 - pow(1.0 - clamp(c.a, 0.0, 1.0), alpha_exponent);
-                    acc = over(acc, shade(c.rgb, g.yzw, dir_ras), alpha);
+                    acc = over(acc, shade(c.rgb, g.yzw, dir_ras), c.a);
                     s += 1u;
                     if early_stop && acc.a > OPAQUE {
                         break;
@@ -820,8 +825,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
                     acc = over(acc, label_rgba.rgb, label_rgba.a);
                 }
                 let c = tf_lookup(v);
-                let alpha = 1.0 - pow(1.0 - clamp(c.a, 0.0, 1.0), alpha_exponent);
-                acc = over(acc, shade(c.rgb, sg.yzw, dir_ras), alpha);
+                acc = over(acc, shade(c.rgb, sg.yzw, dir_ras), c.a);
             } else { // MODE_ISO
                 if LABELS {
                     acc = over(acc, label_rgba.rgb, label_rgba.a);

@@ -11,7 +11,7 @@ use glam::{DMat4, DVec3, DVec4};
 use rayseg::gpu::{GpuContext, GpuOptions};
 use rayseg::render::image::{RgbaImage, compare_images};
 use rayseg::render::raymarch::reference::{
-    project_axis_aligned, project_on_planes, window_for_range,
+    dvr as dvr_reference, project_axis_aligned, project_on_planes, window_for_range,
 };
 use rayseg::render::raymarch::{
     BrickLayout, Camera, PreparedVolume, RaymarchParams, Raymarcher, RenderMode, RenderSettings,
@@ -360,6 +360,80 @@ fn column_rays_match_the_general_dvr() {
         &camera.ray_frame(8, 8, false),
         &settings
     ));
+}
+
+/// Shaded DVR on the GPU, general and column paths, against the plain CPU
+/// definition (reference::dvr): i16 and u8-pair images, standard views (column
+/// rays and not), oblique and perspective cameras, with empty-space skipping (which
+/// must not change the image). Early termination is off: it stops at 99 % opacity.
+#[test]
+fn dvr_matches_cpu_reference() {
+    let (ct, _) = synthetic_ct();
+    let bytes: Vec<u8> = (0..ct.data.len())
+        .map(|n| ((ct.data.get_f64(n).unwrap_or(0.0) + 1000.0) / 9.0).clamp(0.0, 255.0) as u8)
+        .collect();
+    let as_u8 = Volume::new(
+        ct.shape,
+        VoxelData::U8(bytes),
+        ct.ras_from_voxel,
+        Modality::Mr,
+    )
+    .expect("volume");
+    let mut report = Vec::new();
+    let mut failures = Vec::new();
+    for (name, volume) in [("i16", &ct), ("u8 pairs", &as_u8)] {
+        let prepared = prepare(volume, None);
+        let transfer = if name == "i16" {
+            TransferPreset::CtSoftTissue.build((-1000.0, 1200.0))
+        } else {
+            TransferPreset::MrDefault.build(volume.value_range())
+        };
+        for (az, el, perspective) in [
+            (0.0, 0.0, false),
+            (90.0, 0.0, false),
+            (30.0, 20.0, false),
+            (40.0, -30.0, true),
+        ] {
+            let mut camera = Camera::fit(volume, az, el);
+            camera.perspective = perspective;
+            camera.zoom(1.2);
+            let frame = camera.ray_frame(40, 36, true);
+            for column_rays in [true, false] {
+                let mut settings = RenderSettings::new(RenderMode::Dvr);
+                settings.transfer = transfer.clone();
+                settings.jitter = false;
+                settings.early_termination = false;
+                settings.column_rays = column_rays;
+                let gpu = RM
+                    .render_to_image(&CTX.device, &CTX.queue, &prepared, &frame, &settings)
+                    .expect("render");
+                let params = RaymarchParams::new(&prepared, &frame, &settings);
+                let cpu = dvr_reference(volume, &params, &settings.transfer).expect("reference");
+                let diff = gpu
+                    .pixels
+                    .iter()
+                    .zip(&cpu.pixels)
+                    .map(|(a, b)| (0..3).map(|c| a[c].abs_diff(b[c])).max().unwrap_or(0))
+                    .collect::<Vec<_>>();
+                let over1 = diff.iter().filter(|&&d| d > 1).count();
+                report.push(format!(
+                    "{name} az {az} el {el} persp {perspective} column {}: max {} >1: {over1}",
+                    draws_column_rays(&prepared, &frame, &settings),
+                    diff.iter().max().unwrap_or(&0)
+                ));
+                assert!(cpu.pixels.iter().filter(|p| p[0] > 20).count() > 100);
+                if let Err(e) = compare_images(&gpu, &cpu, 2, gpu.pixels.len() / 200) {
+                    failures.push(format!("{}: {e}", report.last().unwrap_or(&String::new())));
+                }
+            }
+        }
+    }
+    eprintln!("{}", report.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "GPU DVR != CPU reference:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// f16 (IEEE binary16) bits to f32, for reading the brick grid back.

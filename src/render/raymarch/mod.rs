@@ -440,7 +440,12 @@ impl Raymarcher {
         let params = RaymarchParams::new(volume, frame, settings);
         let bricks = self.bricks(device, queue, volume, brick_layout(volume, frame))?;
         queue.write_buffer(&volume.params_buf, 0, bytemuck::bytes_of(&params));
-        queue.write_buffer(&volume.tf_buf, 0, &tf_bytes(&settings.transfer));
+        let alpha_exponent = f64::from(params.dvr_step_mm / params.ref_step_mm);
+        queue.write_buffer(
+            &volume.tf_buf,
+            0,
+            &tf_bytes(&settings.transfer, alpha_exponent),
+        );
         let lut = match &settings.label_colors {
             Some(colors) if colors.len() == 256 => colors.clone(),
             _ => label_lut(settings.label_opacity),
@@ -533,10 +538,13 @@ impl Raymarcher {
 /// Bytes of `TransferFunction` in raymarch.wgsl: 256 vec4 + 260 u32.
 const TF_BUFFER_BYTES: u64 = 256 * 16 + 260 * 4;
 
-fn tf_bytes(tf: &TransferFunction) -> Vec<u8> {
+/// The TF uniform block, opacities corrected from the reference step to one
+/// `alpha_exponent` times as long (the same opacity per mm).
+fn tf_bytes(tf: &TransferFunction, alpha_exponent: f64) -> Vec<u8> {
     let mut out = Vec::with_capacity(TF_BUFFER_BYTES as usize);
     for i in 0..transfer::TF_ENTRIES {
-        let c = tf.rgba.get(i).copied().unwrap_or([0.0; 4]);
+        let mut c = tf.rgba.get(i).copied().unwrap_or([0.0; 4]);
+        c[3] = transfer::corrected_alpha(c[3], alpha_exponent);
         out.extend_from_slice(bytemuck::cast_slice(&c));
     }
     let mut prefix = tf.nonzero_prefix();

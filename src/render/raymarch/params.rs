@@ -40,8 +40,10 @@ pub struct RaymarchParams {
     pub samples_per_voxel: f32,
     pub ref_step_mm: f32,
     pub flat_gradient: f32,
+    pub dvr_step_mm: f32,
+    pub _pad: [f32; 3],
 }
-const _: () = assert!(std::mem::size_of::<RaymarchParams>() == 272);
+const _: () = assert!(std::mem::size_of::<RaymarchParams>() == 288);
 
 fn v4(v: glam::DVec3) -> [f32; 4] {
     [v.x as f32, v.y as f32, v.z as f32, 0.0]
@@ -83,6 +85,7 @@ impl RaymarchParams {
         // The grid Raymarcher::encode binds for this frame.
         let layout = brick_layout(volume, frame);
         let (grid, edge) = (layout.grid(shape), layout.edges());
+        let samples_per_voxel = settings.samples_per_voxel.max(0.05);
         let min_spacing = volume.spacing_mm.iter().copied().fold(f64::MAX, f64::min);
         RaymarchParams {
             voxel_from_ras,
@@ -104,11 +107,25 @@ impl RaymarchParams {
             tf_lo: settings.transfer.lo as f32,
             tf_hi: settings.transfer.hi as f32,
             threshold: settings.threshold as f32,
-            samples_per_voxel: settings.samples_per_voxel.max(0.05),
+            samples_per_voxel,
             ref_step_mm: min_spacing.max(1e-6) as f32,
             // 1e-4 of the value range per mm: far above float noise (1e-5 of the
             // values), far below any edge an 8-bit image can hold.
             flat_gradient: (1e-4 * (volume.value_range.1 - volume.value_range.0)).max(1e-6) as f32,
+            dvr_step_mm: dvr_step_mm(volume, frame, samples_per_voxel) as f32,
+            _pad: [0.0; 3],
         }
     }
+}
+
+/// The DVR/isosurface step (mm): one voxel along the major voxel axis of the view
+/// direction, over `samples_per_voxel`. Perspective rays share the central ray's
+/// step, so the transfer function's opacity correction is one per frame.
+fn dvr_step_mm(volume: &PreparedVolume, frame: &RayFrame, samples_per_voxel: f32) -> f64 {
+    let d = volume
+        .ras_from_voxel
+        .inverse()
+        .transform_vector3(frame.forward_ras.normalize_or_zero())
+        .abs();
+    1.0 / (d.max_element().max(1e-12) * f64::from(samples_per_voxel))
 }

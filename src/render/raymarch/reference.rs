@@ -7,7 +7,8 @@ use crate::volume::Volume;
 
 use super::RenderMode;
 use super::camera::StandardView;
-use super::params::{FLAG_PERSPECTIVE, RaymarchParams};
+use super::params::{FLAG_JITTER, FLAG_PERSPECTIVE, RaymarchParams};
+use super::transfer::{TransferFunction, corrected_alpha};
 
 /// The MPR windowing formula ([`crate::render::window`]), so `render` and
 /// `slice` give the same grey for the same window.
@@ -103,38 +104,22 @@ pub fn project_on_planes(
     if matches!(mode, RenderMode::Dvr | RenderMode::Iso) {
         return None;
     }
-    let v3 = |a: [f32; 4]| Vec3::new(a[0], a[1], a[2]);
-    let m = Mat4::from_cols_array_2d(&params.voxel_from_ras);
-    let shape = volume.shape.map(|n| n as f32);
-    let lo = v3(params.clip_lo_vox).max(Vec3::splat(-0.5));
-    let hi = v3(params.clip_hi_vox).min(Vec3::from(shape) - Vec3::splat(0.5));
-    let perspective = params.flags & FLAG_PERSPECTIVE != 0;
     let [w, h] = params.image_size;
     let mut image = RgbaImage::new(w, h);
     for py in 0..h {
         for px in 0..w {
-            let plane_ras = v3(params.origin_ras)
-                + px as f32 * v3(params.right_ras)
-                + py as f32 * v3(params.down_ras);
-            let (o_ras, dir_ras) = if perspective {
-                let eye = v3(params.eye_ras);
-                (eye, (plane_ras - eye).normalize())
-            } else {
-                (plane_ras, v3(params.forward_ras))
-            };
-            let o = (m * o_ras.extend(1.0)).truncate();
-            let d = (m * dir_ras.extend(0.0)).truncate();
-            let (mut t_enter, t_exit) = intersect_box(o, d, lo, hi);
-            if perspective {
-                t_enter = t_enter.max(0.0);
-            }
             let pixel = &mut image.pixels[(py * w + px) as usize];
             *pixel = [0, 0, 0, 255];
-            // NaN-safe as in the shader: a ray that misses has no t_exit > t_enter.
-            let hits = t_exit.partial_cmp(&t_enter) == Some(std::cmp::Ordering::Greater);
-            if !hits || (0..3).any(|a| hi[a] <= lo[a]) {
+            let Some(Ray {
+                o,
+                d,
+                t_enter,
+                t_exit,
+                ..
+            }) = Ray::new(volume, params, px, py)
+            else {
                 continue;
-            }
+            };
             let ad = d.abs();
             let a = if ad.x >= ad.max_element() {
                 0
@@ -175,6 +160,126 @@ pub fn project_on_planes(
                 let g = t.clamp(0.0, 255.0) as u8;
                 *pixel = [g, g, g, 255];
             }
+        }
+    }
+    Some(image)
+}
+
+/// One pixel's ray in continuous voxel index space, as raymarch.wgsl builds it.
+struct Ray {
+    o: Vec3,
+    d: Vec3,
+    dir_ras: Vec3,
+    t_enter: f32,
+    t_exit: f32,
+}
+
+impl Ray {
+    /// `None` for a ray that misses the (clipped) volume.
+    fn new(volume: &Volume, params: &RaymarchParams, px: u32, py: u32) -> Option<Ray> {
+        let v3 = |a: [f32; 4]| Vec3::new(a[0], a[1], a[2]);
+        let m = Mat4::from_cols_array_2d(&params.voxel_from_ras);
+        let shape = Vec3::from(volume.shape.map(|n| n as f32));
+        let lo = v3(params.clip_lo_vox).max(Vec3::splat(-0.5));
+        let hi = v3(params.clip_hi_vox).min(shape - Vec3::splat(0.5));
+        let perspective = params.flags & FLAG_PERSPECTIVE != 0;
+        let plane_ras = v3(params.origin_ras)
+            + px as f32 * v3(params.right_ras)
+            + py as f32 * v3(params.down_ras);
+        let (o_ras, dir_ras) = if perspective {
+            let eye = v3(params.eye_ras);
+            (eye, (plane_ras - eye).normalize())
+        } else {
+            (plane_ras, v3(params.forward_ras))
+        };
+        let o = (m * o_ras.extend(1.0)).truncate();
+        let d = (m * dir_ras.extend(0.0)).truncate();
+        let (mut t_enter, t_exit) = intersect_box(o, d, lo, hi);
+        if perspective {
+            t_enter = t_enter.max(0.0);
+        }
+        // NaN-safe as in the shader: a ray that misses has no t_exit > t_enter.
+        let hits = t_exit.partial_cmp(&t_enter) == Some(std::cmp::Ordering::Greater);
+        (hits && (0..3).all(|a| hi[a] > lo[a])).then_some(Ray {
+            o,
+            d,
+            dir_ras,
+            t_enter,
+            t_exit,
+        })
+    }
+}
+
+/// Shaded DVR without labels, in f32 as raymarch.wgsl defines it: samples every
+/// `dvr_step_mm` from half a step in, trilinear values, gradients the trilinear
+/// interpolant of central differences, the transfer function's entries corrected
+/// for the step and interpolated, Blinn-Phong with a headlight, composited front
+/// to back over black. No skipping or early termination. `None` with jitter (a
+/// per-pixel hash).
+pub fn dvr(volume: &Volume, params: &RaymarchParams, tf: &TransferFunction) -> Option<RgbaImage> {
+    if params.flags & FLAG_JITTER != 0 || tf.rgba.len() < 2 {
+        return None;
+    }
+    let m = Mat4::from_cols_array_2d(&params.voxel_from_ras);
+    let m3 = glam::Mat3::from_mat4(m);
+    // Entries with opacity corrected to the frame's step, then interpolated.
+    let exponent = f64::from(params.dvr_step_mm / params.ref_step_mm);
+    let entries: Vec<[f32; 4]> = tf
+        .rgba
+        .iter()
+        .map(|&[r, g, b, a]| [r, g, b, corrected_alpha(a, exponent)])
+        .collect();
+    let tf_lookup = |v: f32| -> [f32; 4] {
+        let span = (params.tf_hi - params.tf_lo).max(1e-6);
+        let x = ((v - params.tf_lo) / span).clamp(0.0, 1.0) * 255.0;
+        let i = (x.floor() as usize).min(entries.len() - 2);
+        let f = x - i as f32;
+        let (a, b) = (entries[i], entries[i + 1]);
+        [0, 1, 2, 3].map(|c| a[c] + (b[c] - a[c]) * f)
+    };
+    let [w, h] = params.image_size;
+    let mut image = RgbaImage::new(w, h);
+    for py in 0..h {
+        for px in 0..w {
+            let pixel = &mut image.pixels[(py * w + px) as usize];
+            *pixel = [0, 0, 0, 255];
+            let Some(ray) = Ray::new(volume, params, px, py) else {
+                continue;
+            };
+            let step_mm = params.dvr_step_mm;
+            let (mut rgb, mut alpha) = (Vec3::ZERO, 0.0f32);
+            for s in 0u32.. {
+                let t = ray.t_enter + (s as f32 + 0.5) * step_mm;
+                if t >= ray.t_exit {
+                    break;
+                }
+                let p = ray.o + t * ray.d;
+                let tri = |q: Vec3| trilinear(volume, q) as f32;
+                let c = tf_lookup(tri(p));
+                let a = c[3];
+                if a <= 0.0 {
+                    continue;
+                }
+                let g_vox = Vec3::new(
+                    tri(p + Vec3::X) - tri(p - Vec3::X),
+                    tri(p + Vec3::Y) - tri(p - Vec3::Y),
+                    tri(p + Vec3::Z) - tri(p - Vec3::Z),
+                ) * 0.5;
+                let g = m3.transpose() * g_vox;
+                let len = g.length();
+                let colour = Vec3::new(c[0], c[1], c[2]);
+                let shaded = if len >= params.flat_gradient {
+                    let n_dot_l = g.dot(ray.dir_ras).abs() / len;
+                    colour * (0.3 + 0.7 * n_dot_l) + Vec3::splat(0.25 * n_dot_l.powi(32))
+                } else {
+                    colour
+                };
+                let weight = (1.0 - alpha) * a;
+                rgb += weight * shaded;
+                alpha += weight;
+            }
+            let g = |x: f32| (x.clamp(0.0, 1.0) * 255.0).round() as u8;
+            *pixel = [g(rgb.x), g(rgb.y), g(rgb.z), 255];
         }
     }
     Some(image)

@@ -144,6 +144,12 @@ impl TransferFunction {
     }
 }
 
+/// Opacity `alpha` defined per reference step, for a step `exponent` times as
+/// long: `1 - (1 - alpha)^exponent` (the same opacity per mm).
+pub fn corrected_alpha(alpha: f32, exponent: f64) -> f32 {
+    (1.0 - (1.0 - f64::from(alpha).clamp(0.0, 1.0)).powf(exponent)) as f32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
