@@ -272,16 +272,7 @@ fn column_rays_match_the_general_dvr() {
         Modality::Ct,
     )
     .expect("volume");
-    let bytes: Vec<u8> = (0..ct.data.len())
-        .map(|n| ((ct.data.get_f64(n).unwrap_or(0.0) + 1000.0) / 9.0).clamp(0.0, 255.0) as u8)
-        .collect();
-    let as_u8 = Volume::new(
-        ct.shape,
-        VoxelData::U8(bytes),
-        ct.ras_from_voxel,
-        Modality::Mr,
-    )
-    .expect("volume");
+    let as_u8 = ct_as_u8(&ct);
     let mut failures = Vec::new();
     let mut compared = 0;
     for (name, volume) in [
@@ -369,16 +360,7 @@ fn column_rays_match_the_general_dvr() {
 #[test]
 fn dvr_matches_cpu_reference() {
     let (ct, _) = synthetic_ct();
-    let bytes: Vec<u8> = (0..ct.data.len())
-        .map(|n| ((ct.data.get_f64(n).unwrap_or(0.0) + 1000.0) / 9.0).clamp(0.0, 255.0) as u8)
-        .collect();
-    let as_u8 = Volume::new(
-        ct.shape,
-        VoxelData::U8(bytes),
-        ct.ras_from_voxel,
-        Modality::Mr,
-    )
-    .expect("volume");
+    let as_u8 = ct_as_u8(&ct);
     let mut report = Vec::new();
     let mut failures = Vec::new();
     for (name, volume) in [("i16", &ct), ("u8 pairs", &as_u8)] {
@@ -545,6 +527,20 @@ fn brick_grid_bounds_its_voxels() {
             }
         }
     }
+}
+
+/// The CT phantom's values mapped to 0..255 as a u8 image (voxel pairs on the GPU).
+fn ct_as_u8(ct: &Volume) -> Volume {
+    let bytes: Vec<u8> = (0..ct.data.len())
+        .map(|n| ((ct.data.get_f64(n).unwrap_or(0.0) + 1000.0) / 9.0).clamp(0.0, 255.0) as u8)
+        .collect();
+    Volume::new(
+        ct.shape,
+        VoxelData::U8(bytes),
+        ct.ras_from_voxel,
+        Modality::Mr,
+    )
+    .expect("volume")
 }
 
 /// CT-like phantom in HU: air, a soft-tissue ellipsoid (40), a denser sphere (80), a
