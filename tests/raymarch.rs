@@ -353,6 +353,47 @@ fn column_rays_match_the_general_dvr() {
     ));
 }
 
+/// With a label texture bound but `draw_labels` off (the app: nothing labelled
+/// or every label hidden), a frame is the image alone: the same pixels as without
+/// labels, by the same pipelines (column rays for standard-view DVR).
+#[test]
+fn labels_not_drawn_render_the_image_alone() {
+    let (ct, labels) = synthetic_ct();
+    let plain = prepare(&ct, None);
+    let masked = prepare(&ct, Some(&labels));
+    let (az, el) = StandardView::Anterior.angles_deg();
+    for (az, el) in [(az, el), (30.0, 20.0)] {
+        let frame = Camera::fit(&ct, az, el).ray_frame(40, 36, true);
+        for mode in [RenderMode::Mip, RenderMode::Dvr] {
+            let mut settings = RenderSettings::new(mode);
+            settings.jitter = false;
+            settings.draw_labels = false;
+            let render = |p: &PreparedVolume, s: &RenderSettings| {
+                RM.render_to_image(&CTX.device, &CTX.queue, p, &frame, s)
+                    .expect("render")
+            };
+            let (alone, with_labels_off) = (render(&plain, &settings), render(&masked, &settings));
+            compare_images(&with_labels_off, &alone, 0, 0)
+                .unwrap_or_else(|e| panic!("az {az} {mode:?}: {e}"));
+            assert_eq!(
+                draws_column_rays(&masked, &frame, &settings),
+                draws_column_rays(&plain, &frame, &settings)
+            );
+            settings.draw_labels = true;
+            let drawn = render(&masked, &settings);
+            assert!(
+                compare_images(&drawn, &alone, 0, 0).is_err(),
+                "az {az} {mode:?}: the labels should show when drawn"
+            );
+        }
+    }
+    let frame = Camera::fit(&ct, 0.0, 0.0).ray_frame(8, 8, false);
+    let mut settings = RenderSettings::new(RenderMode::Dvr);
+    assert!(!draws_column_rays(&masked, &frame, &settings));
+    settings.draw_labels = false;
+    assert!(draws_column_rays(&masked, &frame, &settings));
+}
+
 /// Shaded DVR on the GPU, general and column paths, against the plain CPU
 /// definition (reference::dvr): i16 and u8-pair images, standard views (column
 /// rays and not), oblique and perspective cameras, with empty-space skipping (which

@@ -212,6 +212,16 @@ fn to_screen(geom: &SliceGeometry, rect: Rect, px: (f64, f64)) -> Pos2 {
     )
 }
 
+/// Whether the 3-D view has labels to draw: a grow preview, statistics not yet
+/// caught up with the map (assume so), or a labelled voxel whose colour shows.
+/// Without, the image is drawn alone (no label fetch per sample; column rays).
+fn labels_to_draw(doc: &Document, lut: &[u32]) -> bool {
+    let shown = |label: u8| lut.get(usize::from(label)).is_some_and(|c| c >> 24 != 0);
+    doc.grow_preview.is_some()
+        || doc.stats_version != doc.labels_version
+        || doc.stats.iter().any(|s| s.voxels > 0 && shown(s.label))
+}
+
 /// The labels panel's colours and visibility for the 3-D view, each label's
 /// opacity scaled by the 3-D label-opacity slider.
 fn label_lut_3d(set: &crate::annotate::labels::LabelSet, opacity_3d: f32) -> Vec<u32> {
@@ -607,7 +617,9 @@ pub fn volume_view(
             _ => None,
         };
         settings.label_opacity = viewer.label_opacity_3d;
-        settings.label_colors = Some(label_lut_3d(&doc.label_set, viewer.label_opacity_3d));
+        let lut = label_lut_3d(&doc.label_set, viewer.label_opacity_3d);
+        settings.draw_labels = labels_to_draw(doc, &lut);
+        settings.label_colors = Some(lut);
         settings.jitter = false;
         if viewer.clip_enabled {
             let n = doc.volume.shape.map(|n| (n as f64 - 1.0).max(0.0));

@@ -82,6 +82,10 @@ pub struct RenderSettings {
     /// axis-aligned volumes) by column rays: each voxel plane's value and gradient
     /// fetched once per ray. Off draws them like any ray (for comparisons).
     pub column_rays: bool,
+    /// Draw the bound label texture. `false` (nothing labelled or every label
+    /// hidden) draws the image alone, without a label fetch per sample, and lets
+    /// standard-view DVR use column rays.
+    pub draw_labels: bool,
 }
 
 impl RenderSettings {
@@ -101,6 +105,7 @@ impl RenderSettings {
             empty_space_skipping: true,
             early_termination: true,
             column_rays: true,
+            draw_labels: true,
         }
     }
 }
@@ -229,7 +234,7 @@ fn pipeline_key(
     PipelineKey::new(
         volume.image.format,
         settings.mode,
-        volume.has_labels,
+        volume.has_labels && settings.draw_labels,
         i_axis_in_plane(volume, frame),
         settings.column_rays && column_rays(volume, frame),
     )

@@ -69,7 +69,7 @@ impl RaymarchParams {
             (settings.jitter, FLAG_JITTER),
             (settings.empty_space_skipping, FLAG_SKIP),
             (settings.early_termination, FLAG_EARLY_STOP),
-            (volume.has_labels, FLAG_LABELS),
+            (volume.has_labels && settings.draw_labels, FLAG_LABELS),
         ] {
             if on {
                 flags |= bit;
