@@ -212,12 +212,14 @@ fn to_screen(geom: &SliceGeometry, rect: Rect, px: (f64, f64)) -> Pos2 {
     )
 }
 
-/// Whether the 3-D view has labels to draw: a grow preview, statistics not yet
-/// caught up with the map (assume so), or a labelled voxel whose colour shows.
-/// Without, the image is drawn alone (no label fetch per sample; column rays).
+/// Whether the 3-D view has labels to draw: a stroke in progress, a grow preview,
+/// statistics not yet caught up with the map (assume so), or a labelled voxel
+/// whose colour shows. Without, the image is drawn alone (no label fetch per
+/// sample; column rays).
 fn labels_to_draw(doc: &Document, lut: &[u32]) -> bool {
     let shown = |label: u8| lut.get(usize::from(label)).is_some_and(|c| c >> 24 != 0);
-    doc.grow_preview.is_some()
+    doc.stroke_before.is_some()
+        || doc.grow_preview.is_some()
         || doc.stats_version != doc.labels_version
         || doc.stats.iter().any(|s| s.voxels > 0 && shown(s.label))
 }
