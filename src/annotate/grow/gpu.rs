@@ -7,8 +7,9 @@
 //!    when some label is locked (the pipelines are specialised on that);
 //! 2. CPU: read the counts back, exclusive prefix sum, allocate the run buffers;
 //! 3. runs: extract runs (start, end) per row, parent[r] = r;
-//! 4. union: union-find with atomicMin against the previous row and slice
-//!    (and their diagonal rows for 26-connectivity);
+//! 4. union (one invocation per run): union-find with atomicMin against the
+//!    touching runs of the previous row and slice (and their diagonal rows for
+//!    26-connectivity), found by binary search;
 //! 5. flatten: parent[r] = root;
 //! 6. seeds: mark the roots of the seeds' runs;
 //! 7. write: set the region bits of every run whose root is marked (its row
@@ -748,7 +749,7 @@ impl RegionGrower {
             let seed_groups = (seeds.div_ceil(WORKGROUP) as u32, 1);
             let steps = [
                 ("grow::runs_pass", &self.runs, row_groups),
-                ("grow::union_pass", &self.union, row_groups),
+                ("grow::union_pass", &self.union, run_groups),
                 ("grow::flatten_pass", &self.flatten, run_groups),
                 ("grow::seeds_pass", &self.seeds, seed_groups),
                 ("grow::write_pass", &self.write, run_groups),
