@@ -34,8 +34,8 @@ pub use params::RaymarchParams;
 use pipelines::{PipelineKey, Variant, make_variant};
 pub use transfer::{TransferFunction, TransferPreset};
 
-/// `@workgroup_size` of raymarch.wgsl's main (pixels).
-const RAYMARCH_WORKGROUP: [u32; 2] = [32, 1];
+/// Pixels drawn by one workgroup of raymarch.wgsl's main (32 invocations).
+const RAYMARCH_TILE: [u32; 2] = [4, 8];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RenderMode {
@@ -500,8 +500,8 @@ impl Raymarcher {
             pass.set_pipeline(pipeline);
             pass.set_bind_group(0, &bind_group, &[]);
             pass.dispatch_workgroups(
-                frame.width.div_ceil(RAYMARCH_WORKGROUP[0]),
-                frame.height.div_ceil(RAYMARCH_WORKGROUP[1]),
+                frame.width.div_ceil(RAYMARCH_TILE[0]),
+                frame.height.div_ceil(RAYMARCH_TILE[1]),
                 1,
             );
         });
