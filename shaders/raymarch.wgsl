@@ -450,6 +450,73 @@ fn over(acc: vec4<f32>, rgb: vec3<f32>, alpha: f32) -> vec4<f32> {
     return vec4<f32>(acc.rgb + w * rgb, acc.a + w);
 }
 
+// The value window of column_dvr: values t0, t1 of planes tp and tp + dir.
+struct ValueWindow {
+    tp: i32,
+    t0: f32,
+    t1: f32,
+}
+
+// The shaded window of column_dvr: the value of plane wp - dir, then (value,
+// gradient b, c) of planes wp, wp + dir and wp + 2 dir.
+struct ShadedWindow {
+    wp: i32,
+    vp: f32,
+    w0: vec3<f32>,
+    w1: vec3<f32>,
+    wn: vec3<f32>,
+}
+
+// llvmpipe runs a loop's body once more, under an empty lane mask, when every
+// lane leaves at its top, so the window loops below test at their end: they
+// shift at least once (a window already in place reloads its far plane) and
+// stop on the plane wanted.
+
+// The value window moved onto planes p0 and p0 + dir: one shift from the plane
+// before, else a refill.
+fn values_onto(col: Column, v: ValueWindow, p0: i32) -> ValueWindow {
+    var w = v;
+    if w.tp == p0 {
+        w.tp = p0 - col.dir;
+        w.t1 = w.t0;
+    } else if w.tp + col.dir != p0 {
+        w.tp = p0 - 2 * col.dir;
+    }
+    loop {
+        w.tp += col.dir;
+        w.t0 = w.t1;
+        w.t1 = column_value(col, w.tp + col.dir);
+        if w.tp == p0 {
+            break;
+        }
+    }
+    return w;
+}
+
+// The shaded window moved onto plane p0, as values_onto.
+fn shaded_onto(col: Column, v: ShadedWindow, p0: i32) -> ShadedWindow {
+    var w = v;
+    if w.wp == p0 {
+        w.wp = p0 - col.dir;
+        w.wn = w.w1;
+        w.w1 = w.w0;
+        w.w0 = vec3<f32>(w.vp, 0.0, 0.0);
+    } else if w.wp + col.dir != p0 {
+        w.wp = p0 - 4 * col.dir;
+    }
+    loop {
+        w.wp += col.dir;
+        w.vp = w.w0.x;
+        w.w0 = w.w1;
+        w.w1 = w.wn;
+        w.wn = column_plane(col, w.wp + 2 * col.dir);
+        if w.wp == p0 {
+            break;
+        }
+    }
+    return w;
+}
+
 // Shaded DVR along a column ray (no labels). Each plane's bilinear value and
 // in-plane gradient are fetched once and the samples between two planes
 // interpolate them linearly: the trilinear value and the trilinear interpolant
@@ -463,22 +530,13 @@ fn column_dvr(rs: RaySteps, col: Column, dir_ras: vec3<f32>) -> vec3<f32> {
     let t_exit = rs.t_exit;
     let skip_on = (params.flags & FLAG_SKIP) != 0u;
     let early_stop = (params.flags & FLAG_EARLY_STOP) != 0u;
-    let dir = col.dir;
-    let fdir = f32(dir);
+    let fdir = f32(col.dir);
     let e_af = vec3<f32>(col.e_a);
     let gb_f = vec3<f32>(col.axis_b);
     let gc_f = vec3<f32>(col.axis_c);
-    // Value window: planes tp and tp + dir.
-    var tp = -0x40000000;
-    var t0 = 0.0;
-    var t1 = 0.0;
-    // Shaded window: the value of plane wp - dir, then (value, gradient b, c) of
-    // planes wp, wp + dir and wp + 2 dir.
-    var wp = -0x40000000;
-    var vp = 0.0;
-    var w0 = vec3<f32>(0.0);
-    var w1 = vec3<f32>(0.0);
-    var wn = vec3<f32>(0.0);
+    let far = -0x40000000;
+    var vw = ValueWindow(far, 0.0, 0.0);
+    var sw = ShadedWindow(far, 0.0, vec3<f32>(0.0), vec3<f32>(0.0), vec3<f32>(0.0));
     var acc = vec4<f32>(0.0);
     var s = 0u;
     loop {
@@ -504,19 +562,8 @@ fn column_dvr(rs: RaySteps, col: Column, dir_ras: vec3<f32>) -> vec3<f32> {
                 break;
             }
             let p0 = column_p0(col, t);
-            // One plane on from the window, or refill both.
-            if tp != p0 && tp + dir != p0 {
-                tp = p0 - 2 * dir;
-            }
-            loop {
-                if tp == p0 {
-                    break;
-                }
-                tp += dir;
-                t0 = t1;
-                t1 = column_value(col, tp + dir);
-            }
-            if !tf_transparent(min(t0, t1), max(t0, t1)) {
+            vw = values_onto(col, vw, p0);
+            if !tf_transparent(min(vw.t0, vw.t1), max(vw.t0, vw.t1)) {
                 visible = true;
                 break;
             }
@@ -528,6 +575,9 @@ fn column_dvr(rs: RaySteps, col: Column, dir_ras: vec3<f32>) -> vec3<f32> {
                     break;
                 }
             }
+            continuing {
+                break if s >= seg_end || sample_t(rs, s) >= t_exit;
+            }
         }
         if !visible {
             if sample_t(rs, s) >= t_exit {
@@ -535,44 +585,21 @@ fn column_dvr(rs: RaySteps, col: Column, dir_ras: vec3<f32>) -> vec3<f32> {
             }
             continue;
         }
-        // Shaded plane intervals, until a transparent one (the first is not).
-        var first = true;
+        // Shaded plane intervals, from this visible one until a transparent one;
+        // every test that ends the loop comes after the samples.
+        var p0 = column_p0(col, sample_t(rs, s));
+        sw = shaded_onto(col, sw, p0);
         var opaque = false;
         loop {
-            let t = sample_t(rs, s);
-            if t >= t_exit {
-                break;
-            }
-            let p0 = column_p0(col, t);
-            if wp != p0 && wp + dir != p0 {
-                wp = p0 - 4 * dir;
-            }
+            // Gradient along a (voxel index direction) on planes p0 and p0 + dir.
+            let ga0 = 0.5 * fdir * (sw.w1.x - sw.vp);
+            let ga1 = 0.5 * fdir * (sw.wn.x - sw.w0.x);
+            // The interval's samples; sample s lies in it.
             loop {
-                if wp == p0 {
-                    break;
-                }
-                wp += dir;
-                vp = w0.x;
-                w0 = w1;
-                w1 = wn;
-                wn = column_plane(col, wp + 2 * dir);
-            }
-            if !first && tf_transparent(min(w0.x, w1.x), max(w0.x, w1.x)) {
-                break;
-            }
-            first = false;
-            // Gradient along a (voxel index direction) on planes wp and wp + dir.
-            let ga0 = 0.5 * fdir * (w1.x - vp);
-            let ga1 = 0.5 * fdir * (wn.x - w0.x);
-            loop {
-                let ts = sample_t(rs, s);
-                let pa = col.o_a + ts * col.d_a;
-                if ts >= t_exit || i32(floor(pa)) + select(1, 0, dir > 0) != p0 {
-                    break;
-                }
+                let pa = col.o_a + sample_t(rs, s) * col.d_a;
                 let w = (pa - f32(p0)) * fdir;
-                let c = tf_lookup(mix(w0.x, w1.x, w));
-                let g_vox = e_af * mix(ga0, ga1, w) + gb_f * mix(w0.y, w1.y, w) + gc_f * mix(w0.z, w1.z, w);
+                let c = tf_lookup(mix(sw.w0.x, sw.w1.x, w));
+                let g_vox = e_af * mix(ga0, ga1, w) + gb_f * mix(sw.w0.y, sw.w1.y, w) + gc_f * mix(sw.w0.z, sw.w1.z, w);
                 // Transparent samples add nothing: over() with alpha 0 is the identity.
                 acc = over(acc, shade(c.rgb, g_vox, dir_ras), c.a);
                 s += 1u;
@@ -580,8 +607,18 @@ fn column_dvr(rs: RaySteps, col: Column, dir_ras: vec3<f32>) -> vec3<f32> {
                     opaque = true;
                     break;
                 }
+                let ts = sample_t(rs, s);
+                if ts >= t_exit || column_p0(col, ts) != p0 {
+                    break;
+                }
             }
-            if opaque {
+            let tn = sample_t(rs, s);
+            if opaque || tn >= t_exit {
+                break;
+            }
+            p0 = column_p0(col, tn);
+            sw = shaded_onto(col, sw, p0);
+            if tf_transparent(min(sw.w0.x, sw.w1.x), max(sw.w0.x, sw.w1.x)) {
                 break;
             }
         }
