@@ -732,7 +732,8 @@ fn main(@builtin(workgroup_id) tile: vec3<u32>, @builtin(local_invocation_index)
     var t_hit = 0.0;
 
     // llvmpipe runs a loop's whole body for every lane (masked), so work that only
-    // some samples need lives in loops of its own, each ending when no lane needs it:
+    // some samples need lives in loops of its own, each ending when no lane needs it
+    // and testing at its end (see shaded_onto):
     // - the brick walk (one storage read per brick) finds the next brick that may
     //   contribute and where it ends; samples inside it need no brick lookups;
     // - DVR without labels passes transparent samples on their value alone (8
@@ -798,6 +799,9 @@ fn main(@builtin(workgroup_id) tile: vec3<u32>, @builtin(local_invocation_index)
                         break;
                     }
                     s += 1u;
+                    continuing {
+                        break if s >= seg_end || t_enter + (f32(s) + phase) * step_mm >= t_exit;
+                    }
                 }
             }
             let t = t_enter + (f32(s) + phase) * step_mm;
@@ -813,18 +817,19 @@ fn main(@builtin(workgroup_id) tile: vec3<u32>, @builtin(local_invocation_index)
             if MODE == MODE_DVR && !LABELS {
                 let cell_base = floor(p);
                 let faces = cell_faces(vec3<i32>(cell_base));
+                // Sample s lies in the cell; the test for the next comes at the end.
                 loop {
-                    let tc = t_enter + (f32(s) + phase) * step_mm;
-                    let pc = o + tc * d;
-                    if tc >= t_exit || any(floor(pc) != cell_base) {
-                        break;
-                    }
+                    let pc = o + (t_enter + (f32(s) + phase) * step_mm) * d;
                     let g = gradient_from(cell, faces, pc - cell_base);
                     let c = tf_lookup(g.x);
                     // Transparent samples add nothing: over() with alpha 0 is the identity.
                     acc = over(acc, shade(c.rgb, g.yzw, dir_ras), c.a);
                     s += 1u;
                     if early_stop && acc.a > OPAQUE {
+                        break;
+                    }
+                    let tn = t_enter + (f32(s) + phase) * step_mm;
+                    if tn >= t_exit || any(floor(o + tn * d) != cell_base) {
                         break;
                     }
                 }
@@ -881,6 +886,9 @@ fn main(@builtin(workgroup_id) tile: vec3<u32>, @builtin(local_invocation_index)
             if hit || (early_stop && acc.a > OPAQUE) {
                 done = true;
                 break;
+            }
+            continuing {
+                break if s >= seg_end || t_enter + (f32(s) + phase) * step_mm >= t_exit;
             }
         }
         if done {
