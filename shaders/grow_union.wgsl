@@ -89,12 +89,17 @@ fn merge_run(a: u32, sa: u32, ea: u32, other: u32, widen: u32) {
         }
     }
     var b = lo;
+    // Tested before and at the end of the loop: llvmpipe would run a loop body
+    // whose lanes all leave at its top once more, under an empty mask.
+    if b >= end || (runs[b] & 0xffffu) > ea + widen {
+        return;
+    }
     loop {
+        unite(a, b);
+        b += 1u;
         if b >= end || (runs[b] & 0xffffu) > ea + widen {
             break;
         }
-        unite(a, b);
-        b += 1u;
     }
 }
 
