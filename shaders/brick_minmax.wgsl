@@ -1,6 +1,7 @@
 // Min/max of the image (and max label) per brick, for empty-space skipping in
-// raymarch.wgsl; bricks are edge.xyz voxels (long along the view's major axis). Each brick also covers one voxel of its neighbours on
-// every side, because a trilinear sample inside the brick reads them.
+// raymarch.wgsl; bricks are edge.xyz voxels (long along the view's major axis).
+// Each brick also covers one voxel of its neighbours on every side, because a
+// trilinear sample inside the brick reads them.
 // Keep BrickParams in sync with BrickParams in src/render/raymarch/bricks.rs.
 // The volume binding is rewritten to texture_3d<i32> for r16sint images.
 
@@ -27,7 +28,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let size = bp.edge.xyz;
     let shape = vec3<i32>(bp.shape.xyz);
     let lo = max(vec3<i32>(gid * size) - vec3<i32>(1), vec3<i32>(0));
-    let hi = min(vec3<i32>((gid + vec3<u32>(1u)) * size) + vec3<i32>(1), shape - vec3<i32>(1));
+    // A sample belongs to brick n along an axis for positions in [n e - 0.5,
+    // (n + 1) e - 0.5) and reads voxels floor(p) and floor(p) + 1: n e - 1 to
+    // (n + 1) e. (Column DVR's gradients reach further, but a brick is skipped only
+    // when its samples' values are transparent, whatever their gradients.)
+    let hi = min(vec3<i32>((gid + vec3<u32>(1u)) * size), shape - vec3<i32>(1));
     var vmin = 3.4e38;
     var vmax = -3.4e38;
     var lmax = 0u;

@@ -474,8 +474,8 @@ fn f16_to_f32(h: u16) -> f32 {
 
 /// The brick grid (f16 texels, bricks long along the view axis) bounds every
 /// voxel a sample in the brick can read: each brick's stored min/max enclose the
-/// true ones over the brick widened as brick_minmax.wgsl widens it (one voxel
-/// below, two above), within one f16 step, exactly
+/// true ones over the brick widened by one voxel on every side (what a trilinear
+/// sample in the brick reads), within one f16 step, exactly
 /// where f16 holds the value (u8 images); label max exact. Values span the i16
 /// range, beyond f16's exact integers.
 #[test]
@@ -537,8 +537,7 @@ fn brick_grid_bounds_its_voxels() {
                 let (lo, hi, lab) = (h(0), h(1), h(2));
                 let (mut vmin, mut vmax, mut lmax) = (f32::MAX, f32::MIN, 0u8);
                 let range = |a: usize| {
-                    (bi[a] * edge[a]).saturating_sub(1)
-                        ..=((bi[a] + 1) * edge[a] + 1).min(shape[a] - 1)
+                    (bi[a] * edge[a]).saturating_sub(1)..=((bi[a] + 1) * edge[a]).min(shape[a] - 1)
                 };
                 for k in range(2) {
                     for j in range(1) {
