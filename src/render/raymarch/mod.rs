@@ -34,8 +34,14 @@ pub use params::RaymarchParams;
 use pipelines::{PipelineKey, Variant, make_variant};
 pub use transfer::{TransferFunction, TransferPreset};
 
-/// Pixels drawn by one workgroup of raymarch.wgsl's main (32 invocations).
-const RAYMARCH_TILE: [u32; 2] = [4, 8];
+/// Pixels drawn by one workgroup of raymarch.wgsl's main (32 invocations): 4 × 8
+/// blocks for DVR and isosurfaces, rows of 32 for projections (see `TILED` there).
+fn raymarch_tile(mode: RenderMode) -> [u32; 2] {
+    match mode {
+        RenderMode::Dvr | RenderMode::Iso => [4, 8],
+        RenderMode::Mip | RenderMode::MinIp | RenderMode::Average => [32, 1],
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RenderMode {
@@ -499,9 +505,10 @@ impl Raymarcher {
             });
             pass.set_pipeline(pipeline);
             pass.set_bind_group(0, &bind_group, &[]);
+            let tile = raymarch_tile(settings.mode);
             pass.dispatch_workgroups(
-                frame.width.div_ceil(RAYMARCH_TILE[0]),
-                frame.height.div_ceil(RAYMARCH_TILE[1]),
+                frame.width.div_ceil(tile[0]),
+                frame.height.div_ceil(tile[1]),
                 1,
             );
         });
