@@ -81,8 +81,9 @@ struct Params {
 // Uniform buffers (llvmpipe gathers uniform reads across lanes; storage reads go
 // lane by lane), so arrays of scalars are packed four to a vec4 (16-byte stride).
 struct TransferFunction {
-    // Alpha corrected from ref_step_mm to params.dvr_step_mm.
-    rgba: array<vec4<f32>, 256>,
+    // Segment i: entries i and i + 1, each as RGB8 (pack4x8unorm) and alpha (f32
+    // bits), corrected from ref_step_mm to params.dvr_step_mm: one read per lookup.
+    segments: array<vec4<u32>, 256>,
     // nonzero(i) = entries with alpha > 0 among rgba[0..i]; entries [a, b] are all
     // transparent when nonzero(b + 1) == nonzero(a). 260 values, as 65 vec4.
     nonzero: array<vec4<u32>, 65>,
@@ -401,7 +402,10 @@ fn tf_position(v: f32) -> f32 {
 fn tf_lookup(v: f32) -> vec4<f32> {
     let x = tf_position(v);
     let i = min(u32(floor(x)), 254u);
-    return mix(tf.rgba[i], tf.rgba[i + 1u], x - f32(i));
+    let seg = tf.segments[i];
+    let c0 = vec4<f32>(unpack4x8unorm(seg.x).xyz, bitcast<f32>(seg.y));
+    let c1 = vec4<f32>(unpack4x8unorm(seg.z).xyz, bitcast<f32>(seg.w));
+    return mix(c0, c1, x - f32(i));
 }
 
 // True when no value in [vmin, vmax] has TF opacity.

@@ -547,17 +547,25 @@ impl Raymarcher {
     }
 }
 
-/// Bytes of `TransferFunction` in raymarch.wgsl: 256 vec4 + 260 u32.
+/// Bytes of `TransferFunction` in raymarch.wgsl: 256 segments (vec4<u32>) + 260 u32.
 const TF_BUFFER_BYTES: u64 = 256 * 16 + 260 * 4;
 
 /// The TF uniform block, opacities corrected from the reference step to one
-/// `alpha_exponent` times as long (the same opacity per mm).
+/// `alpha_exponent` times as long (the same opacity per mm). Segment i holds
+/// entries i and i + 1, each as RGB8 and alpha (f32 bits), so that a lookup
+/// reads one vec4 (llvmpipe gathers each component of a per-lane uniform read).
 fn tf_bytes(tf: &TransferFunction, alpha_exponent: f64) -> Vec<u8> {
     let mut out = Vec::with_capacity(TF_BUFFER_BYTES as usize);
+    let entry = |i: usize| {
+        let c = tf.rgba.get(i).copied().unwrap_or([0.0; 4]);
+        let a = transfer::corrected_alpha(c[3], alpha_exponent);
+        [transfer::pack_rgb8([c[0], c[1], c[2]]), a.to_bits()]
+    };
     for i in 0..transfer::TF_ENTRIES {
-        let mut c = tf.rgba.get(i).copied().unwrap_or([0.0; 4]);
-        c[3] = transfer::corrected_alpha(c[3], alpha_exponent);
-        out.extend_from_slice(bytemuck::cast_slice(&c));
+        let next = (i + 1).min(transfer::TF_ENTRIES - 1);
+        let [rgb0, a0] = entry(i);
+        let [rgb1, a1] = entry(next);
+        out.extend_from_slice(bytemuck::cast_slice(&[rgb0, a0, rgb1, a1]));
     }
     let mut prefix = tf.nonzero_prefix();
     prefix.resize(260, *prefix.last().unwrap_or(&0));

@@ -8,7 +8,7 @@ use crate::volume::Volume;
 use super::RenderMode;
 use super::camera::StandardView;
 use super::params::{FLAG_JITTER, FLAG_PERSPECTIVE, RaymarchParams};
-use super::transfer::{TransferFunction, corrected_alpha};
+use super::transfer::{TransferFunction, corrected_alpha, pack_rgb8, unpack_rgb8};
 
 /// The MPR windowing formula ([`crate::render::window`]), so `render` and
 /// `slice` give the same grey for the same window.
@@ -213,7 +213,7 @@ impl Ray {
 /// Shaded DVR without labels, in f32 as raymarch.wgsl defines it: samples every
 /// `dvr_step_mm` from half a step in, trilinear values, gradients the trilinear
 /// interpolant of central differences, the transfer function's entries corrected
-/// for the step and interpolated, Blinn-Phong with a headlight, composited front
+/// for the step (colours as RGB8, as the shader stores them) and interpolated, Blinn-Phong with a headlight, composited front
 /// to back over black. No skipping or early termination. `None` with jitter (a
 /// per-pixel hash).
 pub fn dvr(volume: &Volume, params: &RaymarchParams, tf: &TransferFunction) -> Option<RgbaImage> {
@@ -227,7 +227,10 @@ pub fn dvr(volume: &Volume, params: &RaymarchParams, tf: &TransferFunction) -> O
     let entries: Vec<[f32; 4]> = tf
         .rgba
         .iter()
-        .map(|&[r, g, b, a]| [r, g, b, corrected_alpha(a, exponent)])
+        .map(|&[r, g, b, a]| {
+            let [r, g, b] = unpack_rgb8(pack_rgb8([r, g, b]));
+            [r, g, b, corrected_alpha(a, exponent)]
+        })
         .collect();
     let tf_lookup = |v: f32| -> [f32; 4] {
         let span = (params.tf_hi - params.tf_lo).max(1e-6);

@@ -144,6 +144,19 @@ impl TransferFunction {
     }
 }
 
+/// A TF colour as the shader stores it: RGB8 in the low three bytes (as WGSL's
+/// pack4x8unorm), read back by [`unpack_rgb8`] (as unpack4x8unorm).
+pub fn pack_rgb8(rgb: [f32; 3]) -> u32 {
+    rgb.iter().enumerate().fold(0u32, |acc, (n, &c)| {
+        acc | (u32::from((c.clamp(0.0, 1.0) * 255.0).round() as u8) << (8 * n))
+    })
+}
+
+/// The colour the shader reads from [`pack_rgb8`]'s word.
+pub fn unpack_rgb8(word: u32) -> [f32; 3] {
+    [0, 1, 2].map(|n| ((word >> (8 * n)) & 0xff) as f32 / 255.0)
+}
+
 /// Opacity `alpha` defined per reference step, for a step `exponent` times as
 /// long: `1 - (1 - alpha)^exponent` (the same opacity per mm).
 pub fn corrected_alpha(alpha: f32, exponent: f64) -> f32 {
