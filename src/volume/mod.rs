@@ -3,8 +3,11 @@
 
 pub mod dicom;
 mod error;
+pub mod metaimage;
 pub mod nifti;
+pub mod nrrd;
 pub mod phantom;
+pub mod raw;
 pub mod rescale;
 mod stats;
 pub mod summary;
@@ -288,23 +291,74 @@ impl std::fmt::Debug for Progress {
     }
 }
 
-/// Loads a NIfTI file, a DICOM file or a folder holding a DICOM series.
+/// The file formats [`load`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Nifti,
+    Dicom,
+    Nrrd,
+    MetaImage,
+}
+
+impl Format {
+    /// The format a file name's extension names, if it names one. DICOM
+    /// files often have no extension at all, so DICOM is never chosen here.
+    pub fn from_extension(path: &Path) -> Option<Format> {
+        let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+        let ends = |suffixes: &[&str]| suffixes.iter().any(|s| name.ends_with(s));
+        if ends(&[".nii", ".nii.gz"]) {
+            Some(Format::Nifti)
+        } else if ends(&[".nrrd", ".nhdr"]) {
+            Some(Format::Nrrd)
+        } else if ends(&[".mha", ".mhd"]) {
+            Some(Format::MetaImage)
+        } else {
+            None
+        }
+    }
+
+    /// The format the first bytes of a file show; DICOM when none matches
+    /// (its reader says why the bytes are not DICOM either).
+    pub fn sniff(head: &[u8]) -> Format {
+        if nrrd::looks_like_nrrd(head) {
+            Format::Nrrd
+        } else if metaimage::looks_like_metaimage(head) {
+            Format::MetaImage
+        } else if nifti::looks_like_nifti(head) {
+            Format::Nifti
+        } else {
+            Format::Dicom
+        }
+    }
+}
+
+/// Loads a NIfTI, NRRD or MetaImage file, a DICOM file, or a folder holding
+/// a DICOM series. The format comes from the extension (`.nii`, `.nii.gz`,
+/// `.nrrd`, `.nhdr`, `.mha`, `.mhd`), else from the file's first bytes.
 pub fn load(path: &Path, options: &LoadOptions) -> Result<Volume, LoadError> {
     let meta = std::fs::metadata(path).map_err(|e| LoadError::io(path, e))?;
     if meta.is_dir() {
         return dicom::load_series_dir(path, options);
     }
-    let name = path
-        .file_name()
-        .map(|s| s.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    if name.ends_with(".nii") || name.ends_with(".nii.gz") {
-        return nifti::load_nifti_file(path, options);
+    let format = match Format::from_extension(path) {
+        Some(format) => format,
+        None => Format::sniff(&read_head(path, 1024)?),
+    };
+    match format {
+        Format::Nifti => nifti::load_nifti_file(path, options),
+        Format::Nrrd => nrrd::load_nrrd_file(path, options),
+        Format::MetaImage => metaimage::load_metaimage_file(path, options),
+        Format::Dicom => dicom::load_dicom_file(path, options),
     }
-    // Anything else: sniff. DICOM has "DICM" at 128; NIfTI has its header size first.
-    let bytes = std::fs::read(path).map_err(|e| LoadError::io(path, e))?;
-    if nifti::looks_like_nifti(&bytes) {
-        return nifti::load_nifti_bytes(&bytes, path, options);
-    }
-    dicom::load_dicom_file(path, options)
+}
+
+/// Up to `len` first bytes of a file.
+fn read_head(path: &Path, len: u64) -> Result<Vec<u8>, LoadError> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| LoadError::io(path, e))?;
+    let mut head = Vec::new();
+    file.take(len)
+        .read_to_end(&mut head)
+        .map_err(|e| LoadError::io(path, e))?;
+    Ok(head)
 }
