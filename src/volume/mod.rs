@@ -169,6 +169,7 @@ pub struct Volume {
     pub ras_from_voxel: DMat4,
     pub modality: Modality,
     /// Irregularities a reader must know about (tilt, gaps, fallbacks, ...).
+    /// Loaders put theirs before the ones [`Volume::new`] adds (NaN voxels).
     pub warnings: Vec<String>,
     pub provenance: Provenance,
     stats: ValueStats,
@@ -203,13 +204,21 @@ impl Volume {
         }
         let spacing_mm = spacing_from_matrix(&ras_from_voxel);
         let stats = ValueStats::compute(&data);
+        let mut warnings = Vec::new();
+        if stats.nan > 0 {
+            warnings.push(format!(
+                "{} of {n} voxels are NaN (not a number): left out of min, max, mean, sum \
+                 and nonzero",
+                stats.nan
+            ));
+        }
         Ok(Volume {
             shape,
             data,
             spacing_mm,
             ras_from_voxel,
             modality,
-            warnings: Vec::new(),
+            warnings,
             provenance: Provenance::default(),
             stats,
         })

@@ -215,7 +215,8 @@ fn read_typed<T>(
             let n = per_read.min(blocks_left);
             buf.resize((n * block_bytes) as usize, 0);
             stream.fill(&mut buf, total_bytes)?;
-            out.try_reserve((n * sel.inner) as usize).map_err(|_| overflow())?;
+            out.try_reserve((n * sel.inner) as usize)
+                .map_err(|_| overflow())?;
             for block in buf.chunks_exact(block_bytes as usize) {
                 let start = (sel.index * run_bytes) as usize;
                 let run = &block[start..start + run_bytes as usize];
@@ -389,7 +390,10 @@ mod tests {
     fn short_stream_is_truncated() {
         let bytes = stream(5);
         let err = read_volume(&mut &bytes[..], &sel(6, 1, 0, 1)).unwrap_err();
-        assert!(matches!(err, LoadErrorKind::Truncated { needed: 12, .. }), "{err}");
+        assert!(
+            matches!(err, LoadErrorKind::Truncated { needed: 12, .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -414,7 +418,10 @@ mod tests {
             narrow_i64(vec![1 << 40]),
             VoxelData::F64(vec![(1u64 << 40) as f64])
         );
-        assert_eq!(narrow_u64(vec![u32::MAX as u64]), VoxelData::U32(vec![u32::MAX]));
+        assert_eq!(
+            narrow_u64(vec![u32::MAX as u64]),
+            VoxelData::U32(vec![u32::MAX])
+        );
         assert!(lost_precision(&narrow_u64(vec![u64::MAX])));
     }
 }

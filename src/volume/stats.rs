@@ -8,35 +8,49 @@ pub struct ValueStats {
     pub sum: f64,
     pub mean: f64,
     pub nonzero: u64,
+    /// NaN voxels, left out of every other field (as numpy's nan* functions do).
+    pub nan: u64,
 }
 
 impl ValueStats {
     pub fn compute(data: &VoxelData) -> Self {
         let n = data.len();
-        let (min, max, sum, nonzero) = match data {
+        let (min, max, sum, nonzero, nan) = match data {
             // Histograms make 8/16-bit images (most CT and MR) exact and fast.
-            VoxelData::U8(v) => from_histogram(&histogram_u8(v), |b| b as f64),
-            VoxelData::I8(v) => {
-                from_histogram(&histogram(v, |x| (x as i16 + 128) as usize, 256), |b| {
-                    b as f64 - 128.0
-                })
+            VoxelData::U8(v) => no_nan(from_histogram(&histogram_u8(v), |b| b as f64)),
+            VoxelData::I8(v) => no_nan(from_histogram(
+                &histogram(v, |x| (x as i16 + 128) as usize, 256),
+                |b| b as f64 - 128.0,
+            )),
+            VoxelData::U16(v) => {
+                no_nan(from_histogram(&histogram(v, |x| x as usize, 65536), |b| {
+                    b as f64
+                }))
             }
-            VoxelData::U16(v) => from_histogram(&histogram(v, |x| x as usize, 65536), |b| b as f64),
-            VoxelData::I16(v) => {
-                from_histogram(&histogram(v, |x| (x as i32 + 32768) as usize, 65536), |b| {
-                    b as f64 - 32768.0
-                })
-            }
+            VoxelData::I16(v) => no_nan(from_histogram(
+                &histogram(v, |x| (x as i32 + 32768) as usize, 65536),
+                |b| b as f64 - 32768.0,
+            )),
             _ => each_variant!(data, v => summarise(v)),
         };
+        let counted = n as u64 - nan;
         ValueStats {
             min,
             max,
             sum,
-            mean: if n > 0 { sum / n as f64 } else { f64::NAN },
+            mean: if counted > 0 {
+                sum / counted as f64
+            } else {
+                f64::NAN
+            },
             nonzero,
+            nan,
         }
     }
+}
+
+fn no_nan((min, max, sum, nonzero): (f64, f64, f64, u64)) -> (f64, f64, f64, u64, u64) {
+    (min, max, sum, nonzero, 0)
 }
 
 /// Counts per u8 value, over chunks in parallel. Four interleaved tables so that
@@ -116,17 +130,23 @@ fn from_histogram(h: &[u64], value: impl Fn(usize) -> f64) -> (f64, f64, f64, u6
 }
 
 /// Chunked so that float sums are pairwise-ish (close to numpy's) and integer
-/// sums stay exact in f64 (each chunk sum is far below 2^53).
-fn summarise<T: Copy + Into<f64Like>>(values: &[T]) -> (f64, f64, f64, u64) {
+/// sums stay exact in f64 (each chunk sum is far below 2^53). NaN voxels are
+/// counted and left out of everything else.
+fn summarise<T: Copy + Into<f64Like>>(values: &[T]) -> (f64, f64, f64, u64, u64) {
     let mut min = f64::INFINITY;
     let mut max = f64::NEG_INFINITY;
     let mut sum = 0.0f64;
     let mut nonzero = 0u64;
+    let mut nan = 0u64;
     for chunk in values.chunks(4096) {
         let mut chunk_sum = 0.0f64;
         for &x in chunk {
             let x: f64Like = x.into();
             let x = x.0;
+            if x.is_nan() {
+                nan += 1;
+                continue;
+            }
             if x < min {
                 min = x;
             }
@@ -138,7 +158,7 @@ fn summarise<T: Copy + Into<f64Like>>(values: &[T]) -> (f64, f64, f64, u64) {
         }
         sum += chunk_sum;
     }
-    (min, max, sum, nonzero)
+    (min, max, sum, nonzero, nan)
 }
 
 /// f64 conversion for every voxel type (u32/i32 are exact in f64).

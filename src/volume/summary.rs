@@ -15,6 +15,8 @@ pub struct VolumeSummary {
     pub mean: f64,
     pub sum: f64,
     pub nonzero: u64,
+    /// NaN voxels, left out of min, max, mean, sum and nonzero.
+    pub nan: u64,
     pub dtype: &'static str,
     pub modality: String,
     pub format: String,
@@ -39,6 +41,7 @@ impl VolumeSummary {
             mean: s.mean,
             sum: s.sum,
             nonzero: s.nonzero,
+            nan: s.nan,
             dtype: v.data.type_name(),
             modality: v.modality.as_str().to_string(),
             format: v.provenance.format.clone(),

@@ -68,7 +68,8 @@ pub(crate) fn decode_frames(
         .ok_or_else(|| LoadErrorKind::BadHeader("image size overflows".into()))?;
     match element.value() {
         DicomValue::Primitive(value) => {
-            let bytes = value.to_bytes();
+            let big_endian = super::transfer_syntax(obj) == super::syntax::EXPLICIT_BE;
+            let bytes = native_sample_bytes(value, hdr.bits_allocated, big_endian);
             if (bytes.len() as u64) < needed {
                 return Err(claim_exceeds_data(hdr, needed, bytes.len() as u64));
             }
@@ -169,6 +170,33 @@ pub(crate) fn decode_frames(
     }
 }
 
+/// Native pixel data as samples in this machine's byte order. dicom-parser
+/// reads OW as 16-bit words (swapped from big endian) and OB as bytes: right
+/// for 8- and 16-bit samples, but a big-endian file's 32-bit samples come out
+/// as two swapped halves (OW) or not swapped at all (OB).
+fn native_sample_bytes(
+    value: &dicom_core::PrimitiveValue,
+    bits_allocated: u16,
+    big_endian: bool,
+) -> std::borrow::Cow<'_, [u8]> {
+    use dicom_core::PrimitiveValue;
+    let bytes = value.to_bytes();
+    if !big_endian || cfg!(target_endian = "big") {
+        return bytes;
+    }
+    let swap = |width: usize, f: fn(&mut [u8])| {
+        let mut owned = bytes.to_vec();
+        owned.chunks_exact_mut(width).for_each(f);
+        std::borrow::Cow::Owned(owned)
+    };
+    match (value, bits_allocated) {
+        (PrimitiveValue::U16(_), 32) => swap(4, |c| c.rotate_left(2)),
+        (PrimitiveValue::U8(_), 32) => swap(4, |c| c.reverse()),
+        (PrimitiveValue::U8(_), 16) => swap(2, |c| c.reverse()),
+        _ => bytes,
+    }
+}
+
 fn claim_exceeds_data(hdr: &ImageHeader, needed: u64, available: u64) -> LoadErrorKind {
     LoadErrorKind::BadHeader(format!(
         "Rows {} × Columns {} × {} frame(s) × {} bits need {needed} bytes of pixel data \
@@ -248,6 +276,9 @@ fn samples_to_i32(
 pub(crate) fn assemble(slices: &[(&[i32], Rescale)], hdr: &ImageHeader) -> VoxelData {
     let total: usize = slices.iter().map(|(s, _)| s.len()).sum();
     let all = || slices.iter().flat_map(|(s, _)| s.iter().copied());
+    if let Some(lut) = &hdr.modality_lut {
+        return lut.apply(all(), total);
+    }
     let first = slices.first().map_or(Rescale::IDENTITY, |(_, r)| *r);
     let shared = slices.iter().all(|(_, r)| *r == first);
     if shared && first.is_identity() {

@@ -63,6 +63,10 @@ pub(crate) struct ImageHeader {
     pub rescale: Rescale,
     /// Filled in by callers that know the file's meta group.
     pub transfer_syntax: String,
+    /// Applied instead of `rescale` when present.
+    pub modality_lut: Option<super::lut::ModalityLut>,
+    /// What was tolerated while reading the header.
+    pub warnings: Vec<String>,
 }
 
 pub(crate) const SEGMENTATION_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.66.4";
@@ -192,10 +196,10 @@ pub(crate) fn rescale(obj: &Object) -> Option<Rescale> {
 }
 
 /// Reads the image header; `Err` holds what is wrong with it.
-pub(crate) fn image_header(obj: &Object) -> Result<ImageHeader, String> {
+pub(crate) fn image_header(obj: &super::FileObject) -> Result<ImageHeader, String> {
     let rows = get_int(obj, tags::ROWS).ok_or("Rows (0028,0010) is missing")?;
     let columns = get_int(obj, tags::COLUMNS).ok_or("Columns (0028,0011) is missing")?;
-    let frames = get_int(obj, tags::NUMBER_OF_FRAMES).unwrap_or(1);
+    let mut warnings = Vec::new();
     let bits_allocated =
         get_int(obj, tags::BITS_ALLOCATED).ok_or("BitsAllocated (0028,0100) is missing")?;
     let bits_stored = get_int(obj, tags::BITS_STORED).unwrap_or(bits_allocated);
@@ -206,6 +210,11 @@ pub(crate) fn image_header(obj: &Object) -> Result<ImageHeader, String> {
             "Rows {rows} × Columns {columns} is not a valid image size"
         ));
     }
+    let size = [rows, columns, samples_per_pixel, bits_allocated];
+    let frames = match number_of_frames(obj) {
+        Ok(n) => n,
+        Err(text) => infer_frames(obj, size, &text, &mut warnings)?,
+    };
     if frames <= 0 || frames > i64::from(u32::MAX) {
         return Err(format!("NumberOfFrames {frames} is not valid"));
     }
@@ -222,6 +231,10 @@ pub(crate) fn image_header(obj: &Object) -> Result<ImageHeader, String> {
     if !(1..=4).contains(&samples_per_pixel) {
         return Err(format!("SamplesPerPixel {samples_per_pixel} is not valid"));
     }
+    let implicit_vr = super::transfer_syntax(obj) == super::syntax::IMPLICIT_VR_LE;
+    let (modality_lut, lut_warning) =
+        super::lut::modality_lut(obj, pixel_representation == 1, implicit_vr);
+    warnings.extend(lut_warning);
     Ok(ImageHeader {
         rows: rows as u32,
         columns: columns as u32,
@@ -239,7 +252,49 @@ pub(crate) fn image_header(obj: &Object) -> Result<ImageHeader, String> {
         geometry: plane_geometry(obj),
         rescale: rescale(obj).unwrap_or(Rescale::IDENTITY),
         transfer_syntax: String::new(),
+        modality_lut,
+        warnings,
     })
+}
+
+/// NumberOfFrames: 1 when absent; `Err` with the text when present but not
+/// a whole number (badVR.dcm has "1A").
+fn number_of_frames(obj: &Object) -> Result<i64, String> {
+    if obj.get(tags::NUMBER_OF_FRAMES).is_none() {
+        return Ok(1);
+    }
+    match get_int(obj, tags::NUMBER_OF_FRAMES) {
+        Some(n) => Ok(n),
+        None => Err(get_str(obj, tags::NUMBER_OF_FRAMES).unwrap_or_default()),
+    }
+}
+
+/// An invalid NumberOfFrames: the count the pixel data holds, with a warning
+/// (never a silent 1); an error when the pixel data cannot tell either.
+fn infer_frames(
+    obj: &Object,
+    [rows, columns, samples, bits]: [i64; 4],
+    text: &str,
+    warnings: &mut Vec<String>,
+) -> Result<i64, String> {
+    use dicom_core::DicomValue;
+    let invalid = format!("NumberOfFrames {text:?} is not a whole number");
+    let frame_bits = rows * columns * samples * bits;
+    let inferred = match obj.get(tags::PIXEL_DATA).map(|e| e.value()) {
+        Some(DicomValue::Primitive(v)) if frame_bits > 0 => {
+            let bytes = v.calculate_byte_len() as i64;
+            (bytes * 8 / frame_bits).max(1)
+        }
+        Some(DicomValue::PixelSequence(seq)) => {
+            let table = seq.offset_table().len() as i64;
+            if table > 0 { table } else { 1 }
+        }
+        _ => return Err(invalid),
+    };
+    warnings.push(format!(
+        "{invalid}; {inferred} frame(s) taken from the pixel data"
+    ));
+    Ok(inferred)
 }
 
 impl ImageHeader {

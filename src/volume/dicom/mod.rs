@@ -7,10 +7,14 @@ mod decode;
 mod geometry;
 mod header;
 mod jpeg12;
+mod lut;
 mod multiframe;
+mod part10;
 mod rle;
 mod series;
 mod syntax;
+mod transcode;
+mod walk;
 
 use std::path::Path;
 
@@ -26,8 +30,8 @@ pub(crate) type FileObject = FileDicomObject<InMemDicomObject>;
 /// Loads one DICOM file (single- or multi-frame).
 pub fn load_dicom_file(path: &Path, options: &LoadOptions) -> Result<Volume, LoadError> {
     let _ = options;
-    let obj = open_full(path)?;
-    load_object(&obj, path)
+    let (obj, warnings) = open_full(path)?;
+    load_object(&obj, path, warnings)
 }
 
 /// Loads one DICOM object from memory (the fuzz target's entry point).
@@ -37,8 +41,8 @@ pub fn load_dicom_bytes(
     options: &LoadOptions,
 ) -> Result<Volume, LoadError> {
     let _ = options;
-    let obj = parse_bytes(bytes, path)?;
-    load_object(&obj, path)
+    let (obj, warnings) = parse_bytes(bytes, path)?;
+    load_object(&obj, path, warnings)
 }
 
 /// Loads the series in a folder (the largest one, or `options.series_uid`).
@@ -46,8 +50,9 @@ pub fn load_series_dir(path: &Path, options: &LoadOptions) -> Result<Volume, Loa
     series::load_series_dir(path, options)
 }
 
-/// Reads a file and parses it up to and including PixelData.
-pub(crate) fn open_full(path: &Path) -> Result<FileObject, LoadError> {
+/// Reads a file and parses it up to and including PixelData; also returns
+/// what had to be tolerated to read it.
+pub(crate) fn open_full(path: &Path) -> Result<(FileObject, Vec<String>), LoadError> {
     let bytes = std::fs::read(path).map_err(|e| LoadError::io(path, e))?;
     parse_bytes(&bytes, path)
 }
@@ -75,23 +80,11 @@ pub(crate) fn guard<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     })
 }
 
-fn parse_bytes(bytes: &[u8], path: &Path) -> Result<FileObject, LoadError> {
+fn parse_bytes(bytes: &[u8], path: &Path) -> Result<(FileObject, Vec<String>), LoadError> {
     let fail = |kind| LoadError::new(path, kind);
-    if let Some(inflated) = syntax::inflate_to_explicit(bytes).map_err(fail)? {
-        return parse_bytes(&inflated, path);
-    }
-    if !syntax::has_dicm_marker(bytes) {
-        return Err(fail(syntax::diagnose(bytes, "")));
-    }
-    let Some(ts) = syntax::meta_transfer_syntax(bytes) else {
-        return Err(fail(syntax::diagnose(bytes, "")));
-    };
-    syntax::check_supported(&ts).map_err(fail)?;
-    // Parse only up to the end of PixelData: trailing bytes (e.g. the 2.5 MB
-    // of zeros after brain_001.dcm's pixels) would otherwise be read as elements.
-    let end = syntax::check_lengths(bytes).map_err(fail)?;
-    let head = end.and_then(|end| bytes.get(..end)).unwrap_or(bytes);
-    parse(head).or_else(|err| recover(bytes, path, &err))
+    let part10 = part10::canonicalise(bytes).map_err(fail)?;
+    let obj = parse(&part10.bytes).or_else(|err| recover(&part10.bytes, path, &err))?;
+    Ok((obj, part10.warnings))
 }
 
 /// The parser reads one element past PixelData, so bytes trailing it fail
@@ -129,12 +122,16 @@ pub(crate) fn checked_header(obj: &FileObject) -> Result<(ImageHeader, String), 
     Ok((hdr, ts))
 }
 
-fn load_object(obj: &FileObject, path: &Path) -> Result<Volume, LoadError> {
+fn load_object(
+    obj: &FileObject,
+    path: &Path,
+    mut warnings: Vec<String>,
+) -> Result<Volume, LoadError> {
     let fail = |kind| LoadError::new(path, kind);
     let (hdr, ts) = checked_header(obj).map_err(fail)?;
+    warnings.extend(hdr.warnings.iter().cloned());
     let frames = decode::decode_frames(obj, &hdr).map_err(fail)?;
-    let infos = multiframe::frame_infos(obj, &hdr);
-    let mut warnings = Vec::new();
+    let infos = multiframe::frame_infos(obj, &hdr, &mut warnings);
 
     let (stack, data) = if hdr.is_segmentation() && hdr.bits_allocated == 1 {
         let (stack, data, unplaced) = multiframe::segmentation_labels(&frames, &infos);
@@ -181,7 +178,7 @@ fn load_object(obj: &FileObject, path: &Path) -> Result<Volume, LoadError> {
         Modality::from_dicom_code(&hdr.modality),
     )
     .map_err(|e| fail(LoadErrorKind::Corrupt(e)))?;
-    volume.warnings = warnings;
+    volume.warnings.splice(0..0, warnings);
     volume.provenance = Provenance {
         format: format.into(),
         volumes_in_source: 1,

@@ -2,7 +2,6 @@
 //! then parallel decoding of the chosen files.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use dicom_dictionary_std::tags;
@@ -11,7 +10,7 @@ use dicom_object::file::ReadPreamble;
 use rayon::prelude::*;
 
 use super::header::{ImageHeader, image_header};
-use super::{decode, geometry, syntax};
+use super::{decode, geometry, part10};
 use crate::volume::{
     LoadError, LoadErrorKind, LoadOptions, Modality, Provenance, SeriesSummary, Volume,
 };
@@ -44,23 +43,14 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
 /// Header of a DICOM image file, read up to (not including) PixelData.
 /// `None` for anything that is not a readable DICOM image.
 fn read_candidate(path: &Path) -> Option<Candidate> {
-    let mut head = [0u8; 132];
-    std::fs::File::open(path).ok()?.read_exact(&mut head).ok()?;
-    if !syntax::has_dicm_marker(&head) {
-        return None;
-    }
     // Whole file in memory so element lengths can be checked before parsing.
-    let mut bytes = std::fs::read(path).ok()?;
-    if let Some(inflated) = syntax::inflate_to_explicit(&bytes).ok()? {
-        bytes = inflated;
-    }
-    let end = syntax::check_lengths(&bytes).ok()?;
-    let head = end.and_then(|end| bytes.get(..end)).unwrap_or(&bytes);
+    let bytes = std::fs::read(path).ok()?;
+    let part10 = part10::canonicalise(&bytes).ok()?;
     let obj = super::guard(|| {
         OpenFileOptions::new()
             .read_until(tags::PIXEL_DATA)
             .read_preamble(ReadPreamble::Always)
-            .from_reader(head)
+            .from_reader(&part10.bytes[..])
     })
     .ok()?
     .ok()?;
@@ -204,7 +194,7 @@ pub(crate) fn load_series_dir(dir: &Path, options: &LoadOptions) -> Result<Volum
     let (rows, columns) = (first.hdr.rows, first.hdr.columns);
 
     done.store(0, std::sync::atomic::Ordering::Relaxed);
-    let decoded: Vec<(decode::StoredFrames, ImageHeader)> = ordered
+    let decoded: Vec<(decode::StoredFrames, ImageHeader, Vec<String>)> = ordered
         .par_iter()
         .map(|c| {
             let d = decode_file(&c.path, rows, columns);
@@ -214,9 +204,17 @@ pub(crate) fn load_series_dir(dir: &Path, options: &LoadOptions) -> Result<Volum
         .collect::<Result<_, _>>()?;
     let slices: Vec<_> = decoded
         .iter()
-        .map(|(frames, hdr)| (frames.frame(0), hdr.rescale))
+        .map(|(frames, hdr, _)| (frames.frame(0), hdr.rescale))
         .collect();
-    let Some((_, hdr0)) = decoded.first() else {
+    // What was tolerated in each file, said once however many files share it.
+    for (_, _, tolerated) in &decoded {
+        for w in tolerated {
+            if !warnings.contains(w) {
+                warnings.push(w.clone());
+            }
+        }
+    }
+    let Some((_, hdr0, _)) = decoded.first() else {
         return Err(LoadError::new(dir, LoadErrorKind::NoDicom));
     };
     let data = decode::assemble(&slices, hdr0);
@@ -228,7 +226,7 @@ pub(crate) fn load_series_dir(dir: &Path, options: &LoadOptions) -> Result<Volum
         Modality::from_dicom_code(&hdr0.modality),
     )
     .map_err(|e| LoadError::new(dir, LoadErrorKind::Corrupt(e)))?;
-    volume.warnings = warnings;
+    volume.warnings.splice(0..0, warnings);
     volume.provenance = Provenance {
         format: "dicom-series".into(),
         volumes_in_source: 1,
@@ -239,7 +237,7 @@ pub(crate) fn load_series_dir(dir: &Path, options: &LoadOptions) -> Result<Volum
     };
     let syntaxes: std::collections::BTreeSet<&str> = decoded
         .iter()
-        .map(|(_, h)| h.transfer_syntax.as_str())
+        .map(|(_, h, _)| h.transfer_syntax.as_str())
         .collect();
     volume.provenance.transfer_syntax = Some(syntaxes.into_iter().collect::<Vec<_>>().join(", "));
     Ok(volume)
@@ -276,8 +274,8 @@ fn decode_file(
     path: &Path,
     rows: u32,
     columns: u32,
-) -> Result<(decode::StoredFrames, ImageHeader), LoadError> {
-    let obj = super::open_full(path)?;
+) -> Result<(decode::StoredFrames, ImageHeader, Vec<String>), LoadError> {
+    let (obj, mut tolerated) = super::open_full(path)?;
     let fail = |kind| LoadError::new(path, kind);
     let (mut hdr, ts) = super::checked_header(&obj).map_err(fail)?;
     if (hdr.rows, hdr.columns) != (rows, columns) {
@@ -287,6 +285,7 @@ fn decode_file(
         ))));
     }
     hdr.transfer_syntax = ts;
+    tolerated.append(&mut hdr.warnings);
     let frames = decode::decode_frames(&obj, &hdr).map_err(fail)?;
-    Ok((frames, hdr))
+    Ok((frames, hdr, tolerated))
 }

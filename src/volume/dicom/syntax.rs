@@ -1,15 +1,17 @@
 //! Transfer syntaxes and the diagnosis of files that fail to parse.
 
-use dicom_core::VR;
-use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
-use dicom_dictionary_std::{StandardDataDictionary, tags};
+use dicom_dictionary_std::tags;
 use dicom_object::file::ReadPreamble;
-use dicom_object::{FileMetaTable, OpenFileOptions, Tag};
+use dicom_object::{FileMetaTable, OpenFileOptions};
 
 use super::header;
+use super::walk::{self, Encoding, Notes};
 use crate::volume::LoadErrorKind;
 
-const IMPLICIT_VR_LE: &str = "1.2.840.10008.1.2";
+pub(crate) const IMPLICIT_VR_LE: &str = "1.2.840.10008.1.2";
+pub(crate) const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
+pub(crate) const EXPLICIT_BE: &str = "1.2.840.10008.1.2.2";
+pub(crate) const DEFLATED_LE: &str = "1.2.840.10008.1.2.1.99";
 
 /// Transfer syntaxes whose pixel data this build decodes.
 const SUPPORTED: &[(&str, &str)] = &[
@@ -96,7 +98,7 @@ const KNOWN_UNSUPPORTED: &[(&str, &str)] = &[
     ("1.2.840.10008.1.2.6.2", "XML Encoding"),
 ];
 
-fn name_of(uid: &str) -> Option<&'static str> {
+pub(crate) fn name_of(uid: &str) -> Option<&'static str> {
     SUPPORTED
         .iter()
         .chain(KNOWN_UNSUPPORTED)
@@ -114,28 +116,6 @@ pub(crate) fn check_supported(uid: &str) -> Result<(), LoadErrorKind> {
     )))
 }
 
-/// The transfer syntax UID from the file meta group, if it parses.
-pub(crate) fn meta_transfer_syntax(bytes: &[u8]) -> Option<String> {
-    // Read straight from the meta group, each length checked against the bytes
-    // that follow: dicom-object's meta reader allocated a declared string
-    // length of gigabytes before reading it (found by fuzzing).
-    let meta = bytes.get(132..)?;
-    let mut pos = 0usize;
-    while let Some(head) = meta.get(pos..pos + 8) {
-        if u16::from_le_bytes([head[0], head[1]]) != 0x0002 {
-            break;
-        }
-        let next = walk_element(meta, pos, Encoding::EXPLICIT_LE, 0).ok()?;
-        if u16::from_le_bytes([head[2], head[3]]) == 0x0010 {
-            let value = meta.get(pos + 8..next)?;
-            let uid = String::from_utf8_lossy(value);
-            return Some(uid.trim_end_matches(['\0', ' ']).to_string());
-        }
-        pos = next;
-    }
-    None
-}
-
 /// dicom-object's meta table, read only after every meta element's length
 /// has been checked against the bytes that follow it.
 fn checked_meta_table(
@@ -147,7 +127,8 @@ fn checked_meta_table(
         if u16::from_le_bytes([head[0], head[1]]) != 0x0002 {
             break;
         }
-        pos = walk_element(meta, pos, Encoding::EXPLICIT_LE, 0).map_err(|e| e.to_string())?;
+        pos = walk::walk_element(meta, pos, Encoding::EXPLICIT_LE, 0, &mut Notes::default())
+            .map_err(|e| e.to_string())?;
     }
     super::guard(|| FileMetaTable::from_reader(bytes.get(128..).unwrap_or(&[])))
 }
@@ -180,10 +161,6 @@ pub(crate) fn diagnose(bytes: &[u8], parse_error: &str) -> LoadErrorKind {
         .to_string();
     if let Err(unsupported) = check_supported(&ts) {
         return unsupported;
-    }
-    // Never hand the parser declared lengths that the bytes cannot hold.
-    if let Err(too_long) = check_lengths(bytes) {
-        return too_long;
     }
     // The header alone parses: then the pixel data is cut short.
     let header_only = super::guard(|| {
@@ -298,113 +275,9 @@ pub(crate) fn pixel_data_ends(bytes: &[u8]) -> Vec<usize> {
         .collect()
 }
 
-/// Element lengths above the bytes that follow are refused before the parser
-/// sees them: dicom-parser allocates (and zero-fills) a value's declared
-/// length before reading it, so one flipped length byte would cost gigabytes.
-/// Walks the meta group and the data set up to the top-level PixelData
-/// (whose length is checked too); deflated data sets cannot be walked.
-pub(crate) fn check_lengths(bytes: &[u8]) -> Result<Option<usize>, LoadErrorKind> {
-    let Some(meta) = bytes.get(132..) else {
-        return Ok(None);
-    };
-    // The meta group is explicit VR little endian; find where it ends.
-    let mut pos = 0usize;
-    while let Some(head) = meta.get(pos..pos + 4) {
-        if u16::from_le_bytes([head[0], head[1]]) != 0x0002 {
-            break;
-        }
-        pos = walk_element(meta, pos, Encoding::EXPLICIT_LE, 0)?;
-    }
-    let meta_end = 132 + pos;
-    let ts = meta_transfer_syntax(bytes).unwrap_or_default();
-    let encoding = match ts.as_str() {
-        IMPLICIT_VR_LE => Encoding {
-            explicit: false,
-            big_endian: false,
-        },
-        "1.2.840.10008.1.2.2" => Encoding {
-            explicit: true,
-            big_endian: true,
-        },
-        // `inflate_to_explicit` rewrites deflated files before they get here.
-        DEFLATED_LE => return Ok(None),
-        _ => Encoding::EXPLICIT_LE,
-    };
-    let data = bytes.get(meta_end..).unwrap_or(&[]);
-    Ok(walk_data_set(data, encoding)?.map(|end| meta_end + end))
-}
-
-const DEFLATED_LE: &str = "1.2.840.10008.1.2.1.99";
-
-/// Walks top-level elements up to and including PixelData; returns the offset
-/// just past PixelData when there is one.
-fn walk_data_set(data: &[u8], encoding: Encoding) -> Result<Option<usize>, LoadErrorKind> {
-    let mut pos = 0usize;
-    while pos < data.len() {
-        let Some(tag) = read_tag(data, pos, encoding) else {
-            break; // a few stray bytes: the parser reports them
-        };
-        let end = walk_element(data, pos, encoding, 0)?;
-        if tag == (0x7FE0, 0x0010) {
-            return Ok(Some(end));
-        }
-        pos = end;
-    }
-    Ok(None)
-}
-
-/// A Deflated Explicit VR Little Endian file rewritten as plain Explicit VR
-/// Little Endian (inflated data set, transfer syntax UID and meta group length
-/// updated), so the length walk and the parser see ordinary bytes; `None` for
-/// any other transfer syntax. dicom-parser inflating by itself allocated
-/// declared lengths that the walk never saw (found by fuzzing).
-pub(crate) fn inflate_to_explicit(bytes: &[u8]) -> Result<Option<Vec<u8>>, LoadErrorKind> {
-    if meta_transfer_syntax(bytes).as_deref() != Some(DEFLATED_LE) {
-        return Ok(None);
-    }
-    let meta = bytes.get(132..).unwrap_or(&[]);
-    let bad = || LoadErrorKind::Corrupt("file meta group is damaged".into());
-    let mut out = bytes.get(..132).ok_or_else(bad)?.to_vec();
-    let mut pos = 0usize;
-    let mut group_length_at = None;
-    let explicit_le: &[u8] = b"1.2.840.10008.1.2.1\0";
-    let mut shrink = 0u32;
-    while let Some(head) = meta.get(pos..pos + 4) {
-        if u16::from_le_bytes([head[0], head[1]]) != 0x0002 {
-            break;
-        }
-        let next = walk_element(meta, pos, Encoding::EXPLICIT_LE, 0)?;
-        let element = meta.get(pos..next).ok_or_else(bad)?;
-        let tag = (
-            u16::from_le_bytes([head[0], head[1]]),
-            u16::from_le_bytes([head[2], head[3]]),
-        );
-        if tag == (0x0002, 0x0010) && element.len() >= 8 {
-            // Short-VR element: tag, "UI", u16 length, value.
-            out.extend_from_slice(&element[..6]);
-            out.extend_from_slice(&(explicit_le.len() as u16).to_le_bytes());
-            out.extend_from_slice(explicit_le);
-            shrink = (element.len() - 8 - explicit_le.len()) as u32;
-        } else {
-            if tag == (0x0002, 0x0000) {
-                group_length_at = Some(out.len() + 8);
-            }
-            out.extend_from_slice(element);
-        }
-        pos = next;
-    }
-    if let Some(at) = group_length_at {
-        let old = out.get(at..at + 4).ok_or_else(bad)?;
-        let value = u32::from_le_bytes([old[0], old[1], old[2], old[3]]).saturating_sub(shrink);
-        out[at..at + 4].copy_from_slice(&value.to_le_bytes());
-    }
-    out.extend(inflate_bounded(meta.get(pos..).unwrap_or(&[]))?);
-    Ok(Some(out))
-}
-
 /// Inflates a deflated data set, refusing streams that are corrupt or expand
 /// beyond what deflate can (about 1032:1).
-fn inflate_bounded(compressed: &[u8]) -> Result<Vec<u8>, LoadErrorKind> {
+pub(crate) fn inflate_bounded(compressed: &[u8]) -> Result<Vec<u8>, LoadErrorKind> {
     use std::io::Read;
     let cap = (compressed.len() as u64)
         .saturating_mul(1032)
@@ -415,181 +288,4 @@ fn inflate_bounded(compressed: &[u8]) -> Result<Vec<u8>, LoadErrorKind> {
         .read_to_end(&mut out)
         .map_err(|e| LoadErrorKind::Corrupt(format!("deflated data set: {e}")))?;
     Ok(out)
-}
-
-#[derive(Clone, Copy)]
-struct Encoding {
-    explicit: bool,
-    big_endian: bool,
-}
-
-impl Encoding {
-    const EXPLICIT_LE: Encoding = Encoding {
-        explicit: true,
-        big_endian: false,
-    };
-}
-
-const UNDEFINED: u32 = u32::MAX;
-const MAX_DEPTH: usize = 32;
-
-fn u16_at(b: &[u8], pos: usize, e: Encoding) -> Option<u16> {
-    let x: [u8; 2] = b.get(pos..pos.checked_add(2)?)?.try_into().ok()?;
-    Some(if e.big_endian {
-        u16::from_be_bytes(x)
-    } else {
-        u16::from_le_bytes(x)
-    })
-}
-
-fn u32_at(b: &[u8], pos: usize, e: Encoding) -> Option<u32> {
-    let x: [u8; 4] = b.get(pos..pos.checked_add(4)?)?.try_into().ok()?;
-    Some(if e.big_endian {
-        u32::from_be_bytes(x)
-    } else {
-        u32::from_le_bytes(x)
-    })
-}
-
-fn read_tag(b: &[u8], pos: usize, e: Encoding) -> Option<(u16, u16)> {
-    Some((u16_at(b, pos, e)?, u16_at(b, pos + 2, e)?))
-}
-
-fn cut_short(what: String, needed: u64, available: u64) -> LoadErrorKind {
-    LoadErrorKind::Truncated {
-        what,
-        needed,
-        available,
-    }
-}
-
-/// Checks the element at `pos` (and anything nested); returns where it ends.
-fn walk_element(b: &[u8], pos: usize, e: Encoding, depth: usize) -> Result<usize, LoadErrorKind> {
-    let short = |what: &str| cut_short(what.to_string(), 8, b.len().saturating_sub(pos) as u64);
-    let (group, element) = read_tag(b, pos, e).ok_or_else(|| short("element header"))?;
-    let name = format!("element ({group:04X},{element:04X})");
-    if depth > MAX_DEPTH {
-        return Err(LoadErrorKind::Corrupt(format!(
-            "{name} nests sequences too deeply"
-        )));
-    }
-    // Items and delimiters have no VR in any syntax.
-    let (vr, len, value_at) = if group == 0xFFFE || !e.explicit {
-        let len = u32_at(b, pos + 4, e).ok_or_else(|| short("element header"))?;
-        (None, len, pos + 8)
-    } else {
-        let vr: [u8; 2] = b
-            .get(pos + 4..pos + 6)
-            .and_then(|s| s.try_into().ok())
-            .ok_or_else(|| short("element header"))?;
-        // As dicom-encoding reads it: these VRs have a 16-bit length; every
-        // other VR, unknown ones included, a 32-bit length after 2 reserved bytes.
-        let long = !matches!(
-            &vr,
-            b"AE"
-                | b"AS"
-                | b"AT"
-                | b"CS"
-                | b"DA"
-                | b"DS"
-                | b"DT"
-                | b"FL"
-                | b"FD"
-                | b"IS"
-                | b"LO"
-                | b"LT"
-                | b"PN"
-                | b"SH"
-                | b"SL"
-                | b"SS"
-                | b"ST"
-                | b"TM"
-                | b"UI"
-                | b"UL"
-                | b"US"
-        );
-        if long {
-            let len = u32_at(b, pos + 8, e).ok_or_else(|| short("element header"))?;
-            (Some(vr), len, pos + 12)
-        } else {
-            let len = u16_at(b, pos + 6, e).ok_or_else(|| short("element header"))?;
-            (Some(vr), u32::from(len), pos + 8)
-        }
-    };
-    let remaining = b.len().saturating_sub(value_at);
-    if len == UNDEFINED {
-        if (group, element) == (0x7FE0, 0x0010) && depth == 0 {
-            return check_fragments(b, value_at, e);
-        }
-        // A sequence (or item) of undefined length: walk until its delimiter.
-        // UN of undefined length holds implicit VR little endian.
-        let inner_e = if vr.as_ref() == Some(b"UN") {
-            Encoding {
-                explicit: false,
-                big_endian: false,
-            }
-        } else {
-            e
-        };
-        let mut p = value_at;
-        loop {
-            let tag = read_tag(b, p, inner_e).ok_or_else(|| cut_short(name.clone(), 8, 0))?;
-            if tag == (0xFFFE, 0xE0DD) || tag == (0xFFFE, 0xE00D) {
-                return Ok(p + 8);
-            }
-            p = walk_element(b, p, inner_e, depth + 1)?;
-        }
-    }
-    if len as usize > remaining {
-        let what = if (group, element) == (0x7FE0, 0x0010) {
-            "pixel data (7FE0,0010)".to_string()
-        } else {
-            name
-        };
-        return Err(cut_short(what, u64::from(len), remaining as u64));
-    }
-    let end = value_at + len as usize;
-    let implicit_sq = vr.is_none()
-        && group != 0xFFFE
-        && StandardDataDictionary
-            .by_tag(Tag(group, element))
-            .is_some_and(|entry| entry.vr().relaxed() == VR::SQ);
-    let nested = vr.as_ref() == Some(b"SQ") || implicit_sq || (group, element) == (0xFFFE, 0xE000);
-    if nested {
-        let inner = b.get(..end).unwrap_or(&[]);
-        let mut p = value_at;
-        while p < end {
-            p = walk_element(inner, p, e, depth + 1)?;
-        }
-    }
-    Ok(end)
-}
-
-/// Encapsulated pixel data: every fragment within the file and a closing
-/// delimiter present, so codecs never see a cut stream.
-fn check_fragments(b: &[u8], mut pos: usize, e: Encoding) -> Result<usize, LoadErrorKind> {
-    let what = "encapsulated pixel data".to_string();
-    loop {
-        let available = b.len().saturating_sub(pos) as u64;
-        let (Some(tag), Some(len)) = (read_tag(b, pos, e), u32_at(b, pos + 4, e)) else {
-            // The sequence delimiter (8 bytes) is missing: the file was cut.
-            return Err(cut_short(format!("{what} (end of sequence)"), 8, available));
-        };
-        match tag {
-            (0xFFFE, 0xE0DD) => return Ok(pos + 8),
-            (0xFFFE, 0xE000) if u64::from(len) + 8 <= available => pos += 8 + len as usize,
-            (0xFFFE, 0xE000) => {
-                return Err(cut_short(
-                    format!("{what} fragment"),
-                    u64::from(len),
-                    available - 8,
-                ));
-            }
-            (g, el) => {
-                return Err(LoadErrorKind::Corrupt(format!(
-                    "{what}: unexpected element ({g:04X},{el:04X}) among the fragments"
-                )));
-            }
-        }
-    }
 }

@@ -302,7 +302,7 @@ fn finish_volume(
     }
     let mut volume = Volume::new(layout.shape, data, ras_from_voxel, Modality::Unknown)
         .map_err(|m| LoadError::new(path, LoadErrorKind::BadHeader(m)))?;
-    volume.warnings = warnings;
+    volume.warnings.splice(0..0, warnings);
     volume.provenance = Provenance {
         format: format!("nifti-{}", h.version),
         volumes_in_source: layout.volumes,
