@@ -300,6 +300,14 @@ impl Counted<'_> {
                 }
                 Ok(n) => got += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                // A compressed stream that stops mid-block is truncated, not unreadable.
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    return Err(LoadErrorKind::Truncated {
+                        what: "the voxel data".into(),
+                        needed: total,
+                        available: self.read + got as u64,
+                    });
+                }
                 Err(e) => return Err(stream_error(e)),
             }
         }
@@ -308,8 +316,11 @@ impl Counted<'_> {
     }
 
     fn skip(&mut self, bytes: u64, total: u64) -> Result<(), LoadErrorKind> {
-        let copied = std::io::copy(&mut self.reader.take(bytes), &mut std::io::sink())
-            .map_err(stream_error)?;
+        let copied = match std::io::copy(&mut self.reader.take(bytes), &mut std::io::sink()) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
+            Err(e) => return Err(stream_error(e)),
+        };
         self.read += copied;
         if copied < bytes {
             return Err(LoadErrorKind::Truncated {
@@ -435,6 +446,20 @@ mod tests {
             decompressor_from_reader(Compression::Deflate, reader, z.len() as u64, 600).unwrap();
         let data = read_volume(&mut r, &sel(300, 1, 0, 1)).unwrap();
         assert_eq!(data, VoxelData::U16((0..300).collect()));
+    }
+
+    #[test]
+    fn cut_deflate_stream_is_truncated() {
+        use std::io::Write;
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        z.write_all(&stream(3000)).unwrap();
+        let z = z.finish().unwrap();
+        let mut r = decompressor(Compression::Deflate, &z[..z.len() / 2], 6000).unwrap();
+        let err = read_volume(&mut r, &sel(3000, 1, 0, 1)).unwrap_err();
+        assert!(
+            matches!(err, LoadErrorKind::Truncated { needed: 6000, .. }),
+            "{err}"
+        );
     }
 
     #[test]
