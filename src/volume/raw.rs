@@ -7,7 +7,7 @@
 //! crates on crates.io are small, unmaintained and read the whole file into
 //! memory before checking it, which is what the bounded-memory rule forbids.
 
-use std::io::Read;
+use std::io::{BufRead, Read};
 
 use super::{LoadErrorKind, VoxelData};
 
@@ -110,26 +110,38 @@ pub fn decompressor<'a>(
     compressed: &'a [u8],
     claimed: u64,
 ) -> Result<Box<dyn Read + 'a>, LoadErrorKind> {
+    decompressor_from_reader(compression, compressed, compressed.len() as u64, claimed)
+}
+
+/// As [`decompressor`], for `compressed_len` compressed bytes read from a
+/// stream (a file) instead of held in memory: a detached or multi-volume
+/// compressed stream need not fit in memory beside the volume decoded from it.
+pub fn decompressor_from_reader<'a>(
+    compression: Compression,
+    mut compressed: impl BufRead + 'a,
+    compressed_len: u64,
+    claimed: u64,
+) -> Result<Box<dyn Read + 'a>, LoadErrorKind> {
     match compression {
         Compression::None => Ok(Box::new(compressed)),
         Compression::Deflate => {
-            let ceiling = (compressed.len() as u64).saturating_mul(MAX_DEFLATE_RATIO);
+            let ceiling = compressed_len.saturating_mul(MAX_DEFLATE_RATIO);
             if claimed > ceiling.saturating_add(1024) {
                 return Err(LoadErrorKind::BadHeader(format!(
-                    "the header claims {claimed} bytes of voxel data, more than the {} \
-                     compressed bytes can hold",
-                    compressed.len()
+                    "the header claims {claimed} bytes of voxel data, more than the \
+                     {compressed_len} compressed bytes can hold"
                 )));
             }
-            if compressed.starts_with(&[0x1f, 0x8b]) {
-                Ok(Box::new(flate2::read::MultiGzDecoder::new(compressed)))
+            let head = compressed.fill_buf().map_err(stream_error)?;
+            if head.starts_with(&[0x1f, 0x8b]) {
+                Ok(Box::new(flate2::bufread::MultiGzDecoder::new(compressed)))
             } else {
-                Ok(Box::new(flate2::read::ZlibDecoder::new(compressed)))
+                Ok(Box::new(flate2::bufread::ZlibDecoder::new(compressed)))
             }
         }
         // bzip2 has no useful ratio bound: memory follows the data that
         // really decompresses (see `read_volume`), never the claim alone.
-        Compression::Bzip2 => Ok(Box::new(bzip2::read::MultiBzDecoder::new(compressed))),
+        Compression::Bzip2 => Ok(Box::new(bzip2::bufread::MultiBzDecoder::new(compressed))),
     }
 }
 
@@ -288,6 +300,14 @@ impl Counted<'_> {
                 }
                 Ok(n) => got += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                // A compressed stream that stops mid-block is truncated, not unreadable.
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    return Err(LoadErrorKind::Truncated {
+                        what: "the voxel data".into(),
+                        needed: total,
+                        available: self.read + got as u64,
+                    });
+                }
                 Err(e) => return Err(stream_error(e)),
             }
         }
@@ -296,8 +316,11 @@ impl Counted<'_> {
     }
 
     fn skip(&mut self, bytes: u64, total: u64) -> Result<(), LoadErrorKind> {
-        let copied = std::io::copy(&mut self.reader.take(bytes), &mut std::io::sink())
-            .map_err(stream_error)?;
+        let copied = match std::io::copy(&mut self.reader.take(bytes), &mut std::io::sink()) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
+            Err(e) => return Err(stream_error(e)),
+        };
         self.read += copied;
         if copied < bytes {
             return Err(LoadErrorKind::Truncated {
@@ -409,6 +432,34 @@ mod tests {
             .err()
             .unwrap();
         assert!(matches!(err, LoadErrorKind::BadHeader(_)), "{err}");
+    }
+
+    #[test]
+    fn deflate_from_a_reader_matches_the_slice_path() {
+        use std::io::Write;
+        let bytes = stream(300);
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        z.write_all(&bytes).unwrap();
+        let z = z.finish().unwrap();
+        let reader = std::io::BufReader::with_capacity(7, &z[..]);
+        let mut r =
+            decompressor_from_reader(Compression::Deflate, reader, z.len() as u64, 600).unwrap();
+        let data = read_volume(&mut r, &sel(300, 1, 0, 1)).unwrap();
+        assert_eq!(data, VoxelData::U16((0..300).collect()));
+    }
+
+    #[test]
+    fn cut_deflate_stream_is_truncated() {
+        use std::io::Write;
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        z.write_all(&stream(3000)).unwrap();
+        let z = z.finish().unwrap();
+        let mut r = decompressor(Compression::Deflate, &z[..z.len() / 2], 6000).unwrap();
+        let err = read_volume(&mut r, &sel(3000, 1, 0, 1)).unwrap_err();
+        assert!(
+            matches!(err, LoadErrorKind::Truncated { needed: 6000, .. }),
+            "{err}"
+        );
     }
 
     #[test]
