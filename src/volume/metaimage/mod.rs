@@ -172,7 +172,7 @@ fn load(
     let modality = std::mem::replace(&mut h.modality, super::Modality::Unknown);
     let mut volume = Volume::new(layout.shape, data, ras_from_voxel, modality)
         .map_err(|m| err(LoadErrorKind::BadHeader(m)))?;
-    volume.warnings = warnings;
+    volume.warnings.splice(0..0, warnings);
     volume.provenance = Provenance {
         format: "metaimage".into(),
         volumes_in_source: layout.volumes as usize,
