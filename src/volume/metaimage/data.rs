@@ -100,9 +100,17 @@ pub fn parts<'a>(
 fn source_len(source: &Source) -> Result<u64, LoadErrorKind> {
     match source {
         Source::Memory(b) => Ok(b.len() as u64),
-        Source::File(p) => std::fs::metadata(p)
-            .map(|m| m.len())
-            .map_err(|e| named_io(p, e)),
+        Source::File(p) => {
+            let meta = std::fs::metadata(p).map_err(|e| named_io(p, e))?;
+            // A device or pipe named as data (/dev/zero) has no length to check.
+            if !meta.is_file() {
+                return Err(LoadErrorKind::BadHeader(format!(
+                    "the data file {} is not a regular file",
+                    p.display()
+                )));
+            }
+            Ok(meta.len())
+        }
     }
 }
 
