@@ -7,7 +7,7 @@
 //! crates on crates.io are small, unmaintained and read the whole file into
 //! memory before checking it, which is what the bounded-memory rule forbids.
 
-use std::io::Read;
+use std::io::{BufRead, Read};
 
 use super::{LoadErrorKind, VoxelData};
 
@@ -110,26 +110,42 @@ pub fn decompressor<'a>(
     compressed: &'a [u8],
     claimed: u64,
 ) -> Result<Box<dyn Read + 'a>, LoadErrorKind> {
+    stream_decompressor(compression, compressed, compressed.len() as u64, claimed)
+}
+
+/// [`decompressor`] for compressed bytes read as they are needed (from a
+/// file) rather than held in memory: a file holding many compressed volumes
+/// of which one is wanted must not cost the whole compressed stream in RAM.
+/// `compressed_len` is how many bytes `compressed` holds.
+pub fn stream_decompressor<'a>(
+    compression: Compression,
+    mut compressed: impl BufRead + 'a,
+    compressed_len: u64,
+    claimed: u64,
+) -> Result<Box<dyn Read + 'a>, LoadErrorKind> {
     match compression {
         Compression::None => Ok(Box::new(compressed)),
         Compression::Deflate => {
-            let ceiling = (compressed.len() as u64).saturating_mul(MAX_DEFLATE_RATIO);
+            let ceiling = compressed_len.saturating_mul(MAX_DEFLATE_RATIO);
             if claimed > ceiling.saturating_add(1024) {
                 return Err(LoadErrorKind::BadHeader(format!(
-                    "the header claims {claimed} bytes of voxel data, more than the {} \
-                     compressed bytes can hold",
-                    compressed.len()
+                    "the header claims {claimed} bytes of voxel data, more than the \
+                     {compressed_len} compressed bytes can hold"
                 )));
             }
-            if compressed.starts_with(&[0x1f, 0x8b]) {
-                Ok(Box::new(flate2::read::MultiGzDecoder::new(compressed)))
+            let is_gzip = compressed
+                .fill_buf()
+                .map_err(LoadErrorKind::Io)?
+                .starts_with(&[0x1f, 0x8b]);
+            if is_gzip {
+                Ok(Box::new(flate2::bufread::MultiGzDecoder::new(compressed)))
             } else {
-                Ok(Box::new(flate2::read::ZlibDecoder::new(compressed)))
+                Ok(Box::new(flate2::bufread::ZlibDecoder::new(compressed)))
             }
         }
         // bzip2 has no useful ratio bound: memory follows the data that
         // really decompresses (see `read_volume`), never the claim alone.
-        Compression::Bzip2 => Ok(Box::new(bzip2::read::MultiBzDecoder::new(compressed))),
+        Compression::Bzip2 => Ok(Box::new(bzip2::bufread::MultiBzDecoder::new(compressed))),
     }
 }
 
@@ -215,7 +231,8 @@ fn read_typed<T>(
             let n = per_read.min(blocks_left);
             buf.resize((n * block_bytes) as usize, 0);
             stream.fill(&mut buf, total_bytes)?;
-            out.try_reserve((n * sel.inner) as usize).map_err(|_| overflow())?;
+            out.try_reserve((n * sel.inner) as usize)
+                .map_err(|_| overflow())?;
             for block in buf.chunks_exact(block_bytes as usize) {
                 let start = (sel.index * run_bytes) as usize;
                 let run = &block[start..start + run_bytes as usize];
@@ -389,7 +406,10 @@ mod tests {
     fn short_stream_is_truncated() {
         let bytes = stream(5);
         let err = read_volume(&mut &bytes[..], &sel(6, 1, 0, 1)).unwrap_err();
-        assert!(matches!(err, LoadErrorKind::Truncated { needed: 12, .. }), "{err}");
+        assert!(
+            matches!(err, LoadErrorKind::Truncated { needed: 12, .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -414,7 +434,10 @@ mod tests {
             narrow_i64(vec![1 << 40]),
             VoxelData::F64(vec![(1u64 << 40) as f64])
         );
-        assert_eq!(narrow_u64(vec![u32::MAX as u64]), VoxelData::U32(vec![u32::MAX]));
+        assert_eq!(
+            narrow_u64(vec![u32::MAX as u64]),
+            VoxelData::U32(vec![u32::MAX])
+        );
         assert!(lost_precision(&narrow_u64(vec![u64::MAX])));
     }
 }
