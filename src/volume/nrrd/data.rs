@@ -210,9 +210,13 @@ impl Read for Pieces<'_> {
             }
             let want = buf.len().min(usize::try_from(*left).unwrap_or(usize::MAX));
             let name = &self.pieces[self.next - 1].name;
+            let compressed = matches!(self.decoding.encoding, Encoding::Gzip | Encoding::Bzip2);
             let short = |left: u64| {
                 typed(LoadErrorKind::Truncated {
-                    what: format!("the voxel data of {name}"),
+                    what: format!(
+                        "the {}voxel data of {name}",
+                        if compressed { "decompressed " } else { "" }
+                    ),
                     needed: self.decoding.piece_bytes,
                     available: self.decoding.piece_bytes - left,
                 })

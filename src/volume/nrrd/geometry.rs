@@ -121,9 +121,13 @@ pub fn ras_from_voxel(
     let scale = cols.iter().map(|c| c.length()).product::<f64>();
     let det = m.determinant();
     if !det.is_finite() || !scale.is_finite() || det.abs() <= 1e-9 * scale || scale == 0.0 {
+        let listed: Vec<String> = cols[..columns.len()]
+            .iter()
+            .map(|c| format!("({}, {}, {})", c.x, c.y, c.z))
+            .collect();
         return Err(bad(format!(
-            "the axis directions {:?} are degenerate (zero or parallel vectors)",
-            &cols[..columns.len()]
+            "the axis directions {} are degenerate (zero or parallel vectors)",
+            listed.join(" ")
         )));
     }
     Ok(DMat4::from_cols(

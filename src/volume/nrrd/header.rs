@@ -508,7 +508,10 @@ fn parse_directions(value: &str, dimension: usize) -> Result<Vec<Option<Vec<f64>
                 "`space directions` has more than {dimension} entries"
             )));
         }
-        if rest.len() >= 4 && rest[..4].eq_ignore_ascii_case("none") {
+        if rest
+            .get(..4)
+            .is_some_and(|w| w.eq_ignore_ascii_case("none"))
+        {
             out.push(None);
             rest = rest[4..].trim_start();
         } else {
@@ -674,6 +677,8 @@ mod tests {
         assert!(parse_directions("(1,0,0) (0,1,0) (0,0,1) (1,1,1)", 3).is_err());
         assert!(parse_directions("(1,nan,0) (0,1,0) (0,0,1)", 3).is_err());
         assert!(parse_directions("(1,x,0) (0,1,0) (0,0,1)", 3).is_err());
+        // Found by mutation: a multi-byte character where `none` may start.
+        assert!(parse_directions("(1,0,0) ab\u{20ac} (0,0,1)", 3).is_err());
     }
 
     #[test]

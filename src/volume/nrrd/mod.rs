@@ -170,12 +170,16 @@ fn byte_order(h: &Header) -> Result<ByteOrder, LoadErrorKind> {
     }
     h.endian.ok_or_else(|| {
         bad(format!(
-            "no `endian` field, which {}-byte samples in {:?} encoding need",
+            "no `endian` field, which {}-byte samples in {} encoding need",
             h.scalar.bytes(),
-            h.encoding
+            format!("{:?}", h.encoding).to_ascii_lowercase()
         ))
     })
 }
+
+/// File names a `%d` pattern may expand to: the names are held in memory,
+/// and the count comes from the header's sizes.
+const MAX_PATTERN_FILES: u64 = 1 << 20;
 
 /// The pieces the data stream is made of, and the decoded bytes of each.
 fn pieces<'a>(
@@ -232,6 +236,11 @@ fn pieces<'a>(
                 return Err(bad(format!(
                     "data file pattern `{format} {min} {max} {step}` names {listed} file(s) \
                      but the sizes need {count}"
+                )));
+            }
+            if count > MAX_PATTERN_FILES {
+                return Err(LoadErrorKind::Unsupported(format!(
+                    "a data file pattern naming {count} files (at most {MAX_PATTERN_FILES})"
                 )));
             }
             let names = (0..count as i64)
@@ -311,6 +320,14 @@ mod tests {
 
     fn load_text(text: &[u8], options: &LoadOptions) -> Result<Volume, LoadError> {
         load_nrrd_bytes(text, Path::new("/nonexistent/t.nrrd"), options)
+    }
+
+    #[test]
+    fn huge_pattern_is_refused_before_naming_files() {
+        let text = b"NRRD0004\ntype: uint8\ndimension: 3\nsizes: 1 1 4000000000\n\
+                     encoding: raw\ndata file: s%d.raw 0 3999999999 1\n";
+        let err = load_text(text, &LoadOptions::default()).unwrap_err();
+        assert!(matches!(err.kind, LoadErrorKind::Unsupported(_)), "{err}");
     }
 
     #[test]
