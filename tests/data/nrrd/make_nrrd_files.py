@@ -73,6 +73,10 @@ def rayseg_type(arr):
     return name
 
 
+def gz(data):
+    return gzip.compress(data, mtime=0)  # no timestamp: regenerating gives the same bytes
+
+
 def header(lines):
     return ("\n".join(lines) + "\n").encode()
 
@@ -195,10 +199,10 @@ def main():
     # --- encodings and byte orders ------------------------------------------
     a = typed_values("i2")
     good("enc_gzip.nrrd", common("int16_t", encoding="gzip") + LPS_GEOMETRY,
-         gzip.compress(a.tobytes()), expect=lambda t: a)
+         gz(a.tobytes()), expect=lambda t: a)
     f = typed_values("f4")
     good("enc_gz_big.nrrd", common("float", encoding="gz", endian="big") + LPS_GEOMETRY,
-         gzip.compress(be(f)), expect=lambda t: f)
+         gz(be(f)), expect=lambda t: f)
     u = typed_values("u2")
     good("enc_bzip2.nrrd", common("uint16", encoding="bzip2") + LPS_GEOMETRY,
          bz2.compress(u.tobytes()), expect=lambda t: u,
@@ -296,14 +300,14 @@ def main():
          b"padding before the data" + g.tobytes(), expect=lambda t: g)
     good("skip_gzip_decompressed.nrrd",
          common("short", encoding="gzip") + LPS_GEOMETRY + ["byte skip: 6"],
-         gzip.compress(b"SKIPME" + g.tobytes()), expect=lambda t: g)
+         gz(b"SKIPME" + g.tobytes()), expect=lambda t: g)
 
     # --- detached data ----------------------------------------------------------
     det = common("ushort") + LPS_GEOMETRY
     write("detached_raw.raw", u.tobytes())
     write("detached_raw.nhdr", header(det + ["data file: detached_raw.raw"]))
     itk_reference("detached_raw.nhdr", os.path.join(HERE, "detached_raw.nhdr"), expect=lambda t: u)
-    write("detached_gz.raw.gz", gzip.compress(u.tobytes()))
+    write("detached_gz.raw.gz", gz(u.tobytes()))
     write("detached_gz.nhdr", header(common("ushort", encoding="gzip") + LPS_GEOMETRY
                                      + ["data file: ./detached_gz.raw.gz"]))
     itk_reference("detached_gz.nhdr", os.path.join(HERE, "detached_gz.nhdr"), expect=lambda t: u)
@@ -351,7 +355,7 @@ def main():
             "Segmentation_ConversionParameters:=Collapse labelmaps|1|Merge the labelmaps into as few shared labelmaps as possible&Compute surface normals|1|Compute surface normals",
             "Segmentation_MasterRepresentation:=Binary labelmap",
             "Segmentation_ReferenceImageExtentOffset:=0 0 0"])
-    good("seg_list_first.seg.nrrd", seg, gzip.compress(layers.tobytes()), volume_indices=(0, 2),
+    good("seg_list_first.seg.nrrd", seg, gz(layers.tobytes()), volume_indices=(0, 2),
          expect=lambda t: layers[..., t])
     series = np.stack([typed_values("f4") + 1000 * t for t in range(4)]).astype("<f4")
     good("series_list_last.nrrd", common("float", 4, f"{NI} {NJ} {NK} 4")
@@ -385,7 +389,7 @@ def main():
                "space directions: (-0.9375,0,0) (0,-0.9375,0) (0,0,2.5)",
                "kinds: domain domain domain", "endian: little", "encoding: gzip",
                "space origin: (119.53125,119.53125,-60)"])
-    good("labelmap_slicer.nrrd", slicer, gzip.compress(labels.tobytes()), expect=lambda t: labels)
+    good("labelmap_slicer.nrrd", slicer, gz(labels.tobytes()), expect=lambda t: labels)
 
     # --- bad files: the error kind rayseg must give, and a word of its message -----------
     def bad(name, data, kind, needle):
@@ -394,13 +398,13 @@ def main():
 
     full = header(common("short") + LPS_GEOMETRY) + b"\n" + g.tobytes()
     bad("bad_truncated.nrrd", full[: len(full) - 100], "Truncated", "truncated")
-    gz = header(common("short", encoding="gzip") + LPS_GEOMETRY) + b"\n"
-    bad("bad_truncated_gzip.nrrd", gz + gzip.compress(g.tobytes())[:200], "Truncated", "truncated")
+    gz_head = header(common("short", encoding="gzip") + LPS_GEOMETRY) + b"\n"
+    bad("bad_truncated_gzip.nrrd", gz_head + gz(g.tobytes())[:200], "Truncated", "truncated")
     bad("bad_huge_claim.nrrd", header(common("float", sizes="10000 10000 10000")) + b"\n"
         + b"\0" * 64, "Truncated", "truncated")
     bad("bad_huge_claim_gzip.nrrd", header(common("float", sizes="10000 10000 10000",
                                                   encoding="gzip")) + b"\n"
-        + gzip.compress(b"\0" * 64), "BadHeader", "compressed")
+        + gz(b"\0" * 64), "BadHeader", "compressed")
     bad("bad_type.nrrd", header(common("quaternion")) + b"\n" + g.tobytes(), "BadHeader",
         "quaternion")
     bad("bad_type_block.nrrd", header(common("block") + ["block size: 4"]) + b"\n" + g.tobytes(),
