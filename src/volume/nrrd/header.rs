@@ -713,10 +713,7 @@ mod tests {
                 "NRRD0004\ndimension: 3\nsizes: 1 1 1\nencoding: raw\n",
                 "type",
             ),
-            (
-                &format!("{BASIC}").replace("sizes: 4 5 6", "sizes: 4 5"),
-                "sizes",
-            ),
+            (&BASIC.replace("sizes: 4 5 6", "sizes: 4 5"), "sizes"),
             (&BASIC.replace("sizes: 4 5 6", "sizes: 4 0 6"), "size `0`"),
             (&BASIC.replace("sizes: 4 5 6", "sizes: 4 -5 6"), "size `-5`"),
             (
