@@ -469,3 +469,25 @@ fn autosave_is_offered_for_recovery_and_restores_the_labels() {
         .collect();
     assert_eq!(names, ["Lesion"]);
 }
+
+#[test]
+fn nrrd_image_opens_with_a_slicer_segmentation() {
+    // `rayseg view CTChest4.nrrd --labels Segmentation.seg.nrrd`: 3D Slicer's
+    // formats (slicerio's test data), read by the same loader as every command.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/third_party");
+    let seg = dir.join("Segmentation.seg.nrrd");
+    let h = harness(
+        Source::Path {
+            image: dir.join("CTChest4.nrrd"),
+            labels: Some(seg.clone()),
+        },
+        None,
+    );
+    assert_eq!(h.state().errors(), &[] as &[String]);
+    let doc = h.state().document().expect("document");
+    assert_eq!(doc.volume.shape, [128, 128, 34]);
+    let (shape, want) = read_label_map(&seg);
+    assert_eq!(shape, doc.volume.shape);
+    assert_eq!(labels(&h), want);
+    assert!(want.iter().filter(|&&l| l != 0).count() > 200_000);
+}

@@ -639,7 +639,10 @@ impl RaysegApp {
         // rfd talks to the desktop portal over D-Bus; without one it returns None
         // and File → "Open path..." remains.
         if let Some(path) = rfd::FileDialog::new()
-            .add_filter("Images", &["nii", "gz", "dcm"])
+            .add_filter(
+                "Images",
+                &["nii", "gz", "dcm", "nrrd", "nhdr", "mha", "mhd"],
+            )
             .pick_file()
         {
             self.open(Source::Path {
@@ -734,10 +737,23 @@ fn default_save_name(doc: &Document) -> String {
         .as_ref()
         .and_then(|p| p.file_name())
         .map(|n| {
-            n.to_string_lossy()
-                .trim_end_matches(".gz")
-                .trim_end_matches(".nii")
-                .to_owned()
+            let name = n.to_string_lossy();
+            let lower = name.to_ascii_lowercase();
+            // Longest known image suffix first (".seg.nrrd" before ".nrrd").
+            let suffix = [
+                ".nii.gz",
+                ".nii",
+                ".seg.nrrd",
+                ".nrrd",
+                ".nhdr",
+                ".mha",
+                ".mhd",
+                ".dcm",
+            ]
+            .into_iter()
+            .find(|s| lower.ends_with(s))
+            .map_or(0, str::len);
+            name[..name.len() - suffix].to_owned()
         })
         .unwrap_or_else(|| "sample".into());
     format!("{stem}_labels.nii.gz")
