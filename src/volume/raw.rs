@@ -342,6 +342,44 @@ fn stream_error(e: std::io::Error) -> LoadErrorKind {
     }
 }
 
+/// A printf-style file-name pattern with one `%d` (`%03d`, `%4d`, `%i`, `%u`;
+/// `%%` is a literal percent) filled in with `n`, as NRRD and MetaImage name
+/// the files of a detached series. `None` for any other pattern, or a width
+/// above 64.
+pub fn fill_pattern(pattern: &str, n: i64) -> Option<String> {
+    let mut out = String::new();
+    let mut chars = pattern.chars().peekable();
+    let mut filled = false;
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        if chars.next_if_eq(&'%').is_some() {
+            out.push('%');
+            continue;
+        }
+        let zero = chars.next_if_eq(&'0').is_some();
+        let mut width = 0usize;
+        while let Some(d) = chars.next_if(char::is_ascii_digit) {
+            width = width * 10 + d.to_digit(10)? as usize;
+            if width > 64 {
+                return None;
+            }
+        }
+        if filled || !matches!(chars.next(), Some('d' | 'i' | 'u')) {
+            return None;
+        }
+        filled = true;
+        out.push_str(&if zero {
+            format!("{n:0width$}")
+        } else {
+            format!("{n:width$}")
+        });
+    }
+    filled.then_some(out)
+}
+
 /// 64-bit integers as i32 when every value fits, else f64 (exact up to 2^53).
 pub fn narrow_i64(values: Vec<i64>) -> VoxelData {
     if values.iter().all(|&v| i32::try_from(v).is_ok()) {
@@ -460,6 +498,16 @@ mod tests {
             matches!(err, LoadErrorKind::Truncated { needed: 6000, .. }),
             "{err}"
         );
+    }
+
+    #[test]
+    fn file_name_patterns() {
+        assert_eq!(fill_pattern("s%03d.raw", 7).as_deref(), Some("s007.raw"));
+        assert_eq!(fill_pattern("%4i%%", 12).as_deref(), Some("  12%"));
+        assert_eq!(fill_pattern("a%db%d", 1), None);
+        assert_eq!(fill_pattern("plain.raw", 1), None);
+        assert_eq!(fill_pattern("%s", 1), None);
+        assert_eq!(fill_pattern("%0999d", 1), None);
     }
 
     #[test]

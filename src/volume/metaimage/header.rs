@@ -354,52 +354,11 @@ fn data_file(value: &str, ndims: usize, dims: &[u64]) -> Result<DataFile, LoadEr
 /// Fills a printf pattern holding one `%d`, `%i`, `%5d` or `%03d`
 /// (`%%` is a literal percent sign).
 pub fn format_index(pattern: &str, index: i64) -> Result<String, LoadErrorKind> {
-    let unsupported = || {
+    crate::volume::raw::fill_pattern(pattern, index).ok_or_else(|| {
         LoadErrorKind::Unsupported(format!(
             "ElementDataFile pattern '{pattern}': only one %d-style number is filled in"
         ))
-    };
-    let mut out = String::new();
-    let mut filled = false;
-    let mut chars = pattern.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        if chars.peek() == Some(&'%') {
-            chars.next();
-            out.push('%');
-            continue;
-        }
-        let zero = chars.next_if_eq(&'0').is_some();
-        let mut width = String::new();
-        while let Some(d) = chars.next_if(char::is_ascii_digit) {
-            width.push(d);
-        }
-        let width: usize = if width.is_empty() {
-            0
-        } else {
-            width
-                .parse()
-                .ok()
-                .filter(|&w| w <= 64)
-                .ok_or_else(unsupported)?
-        };
-        if filled || !matches!(chars.next(), Some('d' | 'i')) {
-            return Err(unsupported());
-        }
-        filled = true;
-        out.push_str(&if zero {
-            format!("{index:0width$}")
-        } else {
-            format!("{index:width$}")
-        });
-    }
-    if !filled {
-        return Err(unsupported());
-    }
-    Ok(out)
+    })
 }
 
 impl Header {

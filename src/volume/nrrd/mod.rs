@@ -6,6 +6,7 @@
 mod data;
 mod geometry;
 mod header;
+mod values;
 
 use std::fs::File;
 use std::io::Read;
@@ -271,47 +272,13 @@ fn split(h: &Header, subdim: Option<usize>) -> Result<(u64, u64), LoadErrorKind>
     Ok((count, bytes))
 }
 
-/// printf-style `%d` with optional zero padding and width (`%03d`, `%4d`,
-/// `%i`); `%%` is a literal percent. Anything else is refused.
+/// The name of file `n` of a `%d` pattern (see [`raw::fill_pattern`]).
 fn format_pattern(format: &str, n: i64) -> Result<String, LoadErrorKind> {
-    let refuse = || {
+    raw::fill_pattern(format, n).ok_or_else(|| {
         LoadErrorKind::Unsupported(format!(
             "data file pattern `{format}`: only one %d-style number is understood"
         ))
-    };
-    let mut out = String::new();
-    let mut chars = format.chars().peekable();
-    let mut conversions = 0;
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        if chars.peek() == Some(&'%') {
-            chars.next();
-            out.push('%');
-            continue;
-        }
-        let zero = chars.next_if_eq(&'0').is_some();
-        let mut width = 0usize;
-        while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
-            chars.next();
-            width = (width * 10 + d as usize).min(64);
-        }
-        if !matches!(chars.next(), Some('d' | 'i' | 'u')) {
-            return Err(refuse());
-        }
-        conversions += 1;
-        out.push_str(&if zero {
-            format!("{n:0width$}")
-        } else {
-            format!("{n:width$}")
-        });
-    }
-    if conversions != 1 {
-        return Err(refuse());
-    }
-    Ok(out)
+    })
 }
 
 #[cfg(test)]
