@@ -36,6 +36,8 @@ pub enum LoadErrorKind {
     InconsistentSeries(String),
     #[error("{0}")]
     BadOption(String),
+    #[error("{0}")]
+    Grid(#[from] VolumeError),
 }
 
 impl LoadError {
@@ -49,4 +51,22 @@ impl LoadError {
     pub fn io(path: &Path, err: std::io::Error) -> Self {
         Self::new(path, LoadErrorKind::Io(err))
     }
+}
+
+/// Why voxel data and a grid do not make a [`super::Volume`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VolumeError {
+    #[error("grid {0:?} overflows")]
+    Overflow([usize; 3]),
+    #[error("grid {0:?} has no voxels")]
+    Empty([usize; 3]),
+    #[error("grid {shape:?} needs {needed} voxels but {decoded} were decoded")]
+    SizeMismatch {
+        shape: [usize; 3],
+        needed: usize,
+        decoded: usize,
+    },
+    #[error("voxel-to-world matrix has non-finite entries")]
+    NonFiniteMatrix,
 }

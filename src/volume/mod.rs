@@ -16,7 +16,7 @@ use std::path::Path;
 
 use glam::{DMat4, DVec3};
 
-pub use error::{LoadError, LoadErrorKind};
+pub use error::{LoadError, LoadErrorKind, VolumeError};
 pub use stats::ValueStats;
 
 /// Voxel values, `i` fastest, then `j`, then `k` (index = i + ni·(j + nj·k)).
@@ -188,19 +188,20 @@ impl Volume {
         data: VoxelData,
         ras_from_voxel: DMat4,
         modality: Modality,
-    ) -> Result<Self, String> {
-        let n = voxel_count(shape).ok_or_else(|| format!("grid {shape:?} overflows"))?;
+    ) -> Result<Self, VolumeError> {
+        let n = voxel_count(shape).ok_or(VolumeError::Overflow(shape))?;
         if n == 0 {
-            return Err(format!("grid {shape:?} has no voxels"));
+            return Err(VolumeError::Empty(shape));
         }
         if data.len() != n {
-            return Err(format!(
-                "grid {shape:?} needs {n} voxels but {} were decoded",
-                data.len()
-            ));
+            return Err(VolumeError::SizeMismatch {
+                shape,
+                needed: n,
+                decoded: data.len(),
+            });
         }
         if !ras_from_voxel.to_cols_array().iter().all(|x| x.is_finite()) {
-            return Err("voxel-to-world matrix has non-finite entries".into());
+            return Err(VolumeError::NonFiniteMatrix);
         }
         let spacing_mm = spacing_from_matrix(&ras_from_voxel);
         let stats = ValueStats::compute(&data);

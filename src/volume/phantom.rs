@@ -78,7 +78,7 @@ pub enum PhantomError {
     #[error("noise SD {0} HU must be finite and ≥ 0")]
     Noise(f64),
     #[error("{0}")]
-    Volume(String),
+    Volume(#[from] super::VolumeError),
     #[error("{}: {source}", path.display())]
     Io {
         path: std::path::PathBuf,

@@ -177,7 +177,7 @@ fn load_object(
         stack.ras_from_voxel,
         Modality::from_dicom_code(&hdr.modality),
     )
-    .map_err(|e| fail(LoadErrorKind::Corrupt(e)))?;
+    .map_err(|e| fail(e.into()))?;
     volume.warnings.splice(0..0, warnings);
     volume.provenance = Provenance {
         format: format.into(),

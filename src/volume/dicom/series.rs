@@ -225,7 +225,7 @@ pub(crate) fn load_series_dir(dir: &Path, options: &LoadOptions) -> Result<Volum
         stack.ras_from_voxel,
         Modality::from_dicom_code(&hdr0.modality),
     )
-    .map_err(|e| LoadError::new(dir, LoadErrorKind::Corrupt(e)))?;
+    .map_err(|e| LoadError::new(dir, e.into()))?;
     volume.warnings.splice(0..0, warnings);
     volume.provenance = Provenance {
         format: "dicom-series".into(),

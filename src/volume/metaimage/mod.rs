@@ -170,8 +170,8 @@ fn load(
         warnings.push("64-bit integers beyond 2^53 were rounded to the nearest double".into());
     }
     let modality = std::mem::replace(&mut h.modality, super::Modality::Unknown);
-    let mut volume = Volume::new(layout.shape, data, ras_from_voxel, modality)
-        .map_err(|m| err(LoadErrorKind::BadHeader(m)))?;
+    let mut volume =
+        Volume::new(layout.shape, data, ras_from_voxel, modality).map_err(|e| err(e.into()))?;
     volume.warnings.splice(0..0, warnings);
     volume.provenance = Provenance {
         format: "metaimage".into(),

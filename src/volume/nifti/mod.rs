@@ -301,7 +301,7 @@ fn finish_volume(
         );
     }
     let mut volume = Volume::new(layout.shape, data, ras_from_voxel, Modality::Unknown)
-        .map_err(|m| LoadError::new(path, LoadErrorKind::BadHeader(m)))?;
+        .map_err(|e| LoadError::new(path, e.into()))?;
     volume.warnings.splice(0..0, warnings);
     volume.provenance = Provenance {
         format: format!("nifti-{}", h.version),

@@ -151,8 +151,8 @@ fn load(
         });
     }
 
-    let mut volume = Volume::new(shape, data, ras_from_voxel, Modality::Unknown)
-        .map_err(LoadErrorKind::BadHeader)?;
+    let mut volume =
+        Volume::new(shape, data, ras_from_voxel, Modality::Unknown).map_err(LoadErrorKind::from)?;
     volume.warnings.splice(0..0, warnings);
     volume.provenance = Provenance {
         format: "nrrd".into(),
