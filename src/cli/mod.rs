@@ -48,9 +48,11 @@ enum Command {
 /// How to pick the image inside a file or folder.
 #[derive(Args, Clone, Debug)]
 pub struct SourceArgs {
-    /// A .nii/.nii.gz file, a DICOM file, or a folder holding a DICOM series.
+    /// A NIfTI, NRRD or MetaImage file, a DICOM file, or a folder holding a
+    /// DICOM series.
     pub path: PathBuf,
-    /// Volume of a 4-D NIfTI file (0-based).
+    /// Volume of a 4-D NIfTI, NRRD or MetaImage file, or channel of a
+    /// multi-channel one (0-based).
     #[arg(long, default_value_t = 0)]
     pub volume: usize,
     /// SeriesInstanceUID to load from a folder with several series.

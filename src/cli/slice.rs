@@ -40,7 +40,8 @@ pub struct SliceArgs {
     /// Colour table: grey, inverted, hot, cool, bone.
     #[arg(long, default_value = "grey", value_parser = parse_lut)]
     pub lut: Lut,
-    /// Label map on the image's grid (.nii/.nii.gz or DICOM), drawn over the slice.
+    /// Label map on the image's grid (NIfTI, NRRD, MetaImage or DICOM), drawn
+    /// over the slice.
     #[arg(long)]
     pub labels: Option<PathBuf>,
     /// Label opacity 0..=1 (default 0.5 filled, 1 with --outline).

@@ -10,7 +10,7 @@ use rayseg::volume::{LoadOptions, load};
 
 #[derive(Args)]
 pub struct StatsArgs {
-    /// Label map (.nii/.nii.gz) on the image's grid.
+    /// Label map on the image's grid (NIfTI, NRRD, MetaImage or DICOM).
     pub mask: PathBuf,
     /// The image the statistics are taken over.
     #[arg(long)]

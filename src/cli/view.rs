@@ -9,7 +9,8 @@ use rayseg::app::{AppConfig, RaysegApp, native_options};
 
 #[derive(Args, Default)]
 pub struct ViewArgs {
-    /// A .nii/.nii.gz file, a DICOM file or a DICOM series folder; none opens the bundled sample.
+    /// A NIfTI, NRRD or MetaImage file, a DICOM file or a DICOM series folder;
+    /// none opens the bundled sample.
     pub path: Option<PathBuf>,
     /// A label map (NIfTI) on the image's grid, shown and edited with the image.
     #[arg(long)]

@@ -146,7 +146,8 @@ pub struct SeriesSummary {
 /// Where a volume came from. No patient-identifying metadata is kept.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Provenance {
-    /// "nifti-1", "nifti-2", "dicom", "dicom-multiframe", "dicom-series", "phantom".
+    /// "nifti-1", "nifti-2", "nrrd", "metaimage", "dicom", "dicom-multiframe",
+    /// "dicom-series", "phantom".
     pub format: String,
     /// Number of volumes (4th dimension) in the source; 1 for 3-D data.
     pub volumes_in_source: usize,

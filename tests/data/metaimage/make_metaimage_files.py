@@ -3,7 +3,7 @@
 
 Run with a Python that has SimpleITK (2.5.7 was used) and numpy:
 
-    /work/venv/bin/python tests/data/metaimage/make_metaimage_files.py
+    python tests/data/metaimage/make_metaimage_files.py
 
 Headers are written by hand, line by line, so every key spelling, separator
 and line ending is exactly what the test means; voxel data come from numpy
@@ -545,7 +545,7 @@ all of it.
 
 Regenerate (rewrites every file here):
 
-    /work/venv/bin/python tests/data/metaimage/make_metaimage_files.py
+    python tests/data/metaimage/make_metaimage_files.py
 
 | file | what it shows |
 |---|---|

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the NRRD test files of this folder and reference.json.
 
-Run with the kit's Python (SimpleITK, numpy):  /work/venv/bin/python make_nrrd_files.py
+Run with SimpleITK and numpy installed:  python make_nrrd_files.py
 
 Headers are written by hand so every spelling is exactly the one under test;
 voxel data comes from numpy (gzip/bz2 from the standard library). Each good
