@@ -146,12 +146,17 @@ fn load_source(
                 progress: Some(progress.clone()),
                 ..LoadOptions::default()
             };
-            let volume = load(image, &options).map_err(|e| e.to_string())?;
+            let mut volume = load(image, &options).map_err(|e| e.to_string())?;
             let labels = match labels {
                 None => None,
                 Some(path) => {
                     set_stage("reading the label map");
                     let mask = load(path, &LoadOptions::default()).map_err(|e| e.to_string())?;
+                    // Shown with the image's: e.g. only the first layer of a
+                    // .seg.nrrd with overlapping segments is loaded.
+                    volume
+                        .warnings
+                        .extend(mask.warnings.iter().map(|w| format!("label map: {w}")));
                     let voxels = labels_on_grid(&volume, &mask)?;
                     let set = load_sidecar(path).map_err(|e| e.to_string())?;
                     Some((voxels, set))

@@ -12,7 +12,7 @@ use rayseg::annotate::labels::{LabelInfo, LabelSet};
 use rayseg::gpu::volume_texture::VolumeTexture;
 use rayseg::gpu::{GpuContext, GpuOptions, adapter_summary};
 use rayseg::render::labels::labels_on_grid;
-use rayseg::volume::{LoadOptions, load, nifti::save_label_map};
+use rayseg::volume::nifti::save_label_map;
 
 use super::SourceArgs;
 
@@ -110,7 +110,7 @@ pub fn run(args: BrushArgs) -> anyhow::Result<()> {
     let volume = args.source.load()?;
     let (mut labels, mut set) = match &args.mask {
         Some(path) => {
-            let mask = load(path, &LoadOptions::default())?;
+            let mask = super::load_label_map(path)?;
             let labels = labels_on_grid(&volume, &mask)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             (labels, load_sidecar(path)?.unwrap_or_default())

@@ -11,7 +11,7 @@ use rayseg::annotate::grow::{
 use rayseg::gpu::volume_texture::VolumeTexture;
 use rayseg::gpu::{GpuContext, GpuOptions, adapter_summary};
 use rayseg::render::labels::labels_on_grid;
-use rayseg::volume::{LoadOptions, load, nifti::save_label_map};
+use rayseg::volume::nifti::save_label_map;
 
 use super::SourceArgs;
 
@@ -147,7 +147,7 @@ pub fn run(args: GrowArgs) -> anyhow::Result<()> {
     }
     let mut labels = match &args.mask {
         Some(path) => {
-            let mask = load(path, &LoadOptions::default())?;
+            let mask = super::load_label_map(path)?;
             labels_on_grid(&volume, &mask)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
         }

@@ -72,6 +72,17 @@ impl SourceArgs {
     }
 }
 
+/// Loads a label map (`--labels`, `--mask`, `stats MASK`), saying on stderr
+/// what its loader warned about: a `.seg.nrrd` with overlapping layers, for
+/// one, loads its first layer only.
+pub fn load_label_map(path: &std::path::Path) -> anyhow::Result<rayseg::volume::Volume> {
+    let mask = load(path, &LoadOptions::default())?;
+    for w in &mask.warnings {
+        eprintln!("warning: {}: {w}", path.display());
+    }
+    Ok(mask)
+}
+
 #[derive(Args)]
 struct InfoArgs {
     #[command(flatten)]

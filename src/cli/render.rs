@@ -9,7 +9,7 @@ use rayseg::render::labels::labels_on_grid;
 use rayseg::render::raymarch::{
     Camera, ClipBox, Raymarcher, RenderMode, RenderSettings, StandardView, TransferPreset,
 };
-use rayseg::volume::{LoadOptions, Modality, load};
+use rayseg::volume::Modality;
 
 use super::SourceArgs;
 
@@ -207,7 +207,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
 
     let labels = match &args.labels {
         Some(path) => {
-            let mask = load(path, &LoadOptions::default())?;
+            let mask = super::load_label_map(path)?;
             Some(
                 labels_on_grid(&volume, &mask)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,

@@ -13,7 +13,6 @@ use rayseg::render::mpr::{
     SlicePosition,
 };
 use rayseg::render::window::{CtPreset, Lut, Window, default_window};
-use rayseg::volume::{LoadOptions, load};
 
 use super::SourceArgs;
 
@@ -116,7 +115,7 @@ pub fn run(args: SliceArgs) -> anyhow::Result<()> {
     let texture = VolumeTexture::upload(device, queue, &volume)?;
     let (labels, label_mode) = match &args.labels {
         Some(path) => {
-            let mask = load(path, &LoadOptions::default())?;
+            let mask = super::load_label_map(path)?;
             let labels = labels_on_grid(&volume, &mask)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             let tex = LabelTexture::upload(device, queue, &labels, volume.shape)?;

@@ -22,7 +22,7 @@ pub struct StatsArgs {
 
 pub fn run(args: StatsArgs) -> anyhow::Result<()> {
     let image = load(&args.image, &LoadOptions::default())?;
-    let mask = load(&args.mask, &LoadOptions::default())?;
+    let mask = super::load_label_map(&args.mask)?;
     let labels = labels_on_grid(&image, &mask)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.mask.display()))?;
     let names = load_sidecar(&args.mask)?;
