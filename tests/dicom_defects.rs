@@ -157,3 +157,44 @@ fn nested_icon_does_not_change_the_image() {
     .unwrap();
     assert_eq!(with_icon.data, plain.data);
 }
+
+/// The data set of a Part 10 file: no preamble, no "DICM", no meta group.
+fn bare(part10: &[u8]) -> Vec<u8> {
+    let mut pos = 132;
+    while part10[pos..pos + 2] == [2, 0] {
+        let vr = &part10[pos + 4..pos + 6];
+        pos += if [&b"OB"[..], b"OW", b"UN", b"SQ", b"UT"].contains(&vr) {
+            12 + u32::from_le_bytes(part10[pos + 8..pos + 12].try_into().unwrap()) as usize
+        } else {
+            8 + u16::from_le_bytes(part10[pos + 6..pos + 8].try_into().unwrap()) as usize
+        };
+    }
+    part10[pos..].to_vec()
+}
+
+#[test]
+fn series_of_bare_data_sets_equals_the_part10_series() {
+    let series = common::data_dir().join("derived/ct_series_from_itk_kmeans_t1");
+    let tmp = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(&series).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(tmp.path().join(path.file_name().unwrap()), bare(&bytes)).unwrap();
+    }
+    // Not DICOM, and never read whole: skipped by the series scan.
+    std::fs::write(tmp.path().join("notes.txt"), b"scan notes").unwrap();
+    let a = load(tmp.path(), &LoadOptions::default()).unwrap();
+    let b = load(&series, &LoadOptions::default()).unwrap();
+    assert_eq!(a.shape, [128, 128, 62]);
+    assert_eq!(a.data, b.data);
+    assert_eq!(a.ras_from_voxel, b.ras_from_voxel);
+    assert!(
+        a.warnings
+            .iter()
+            .filter(|w| w.contains("bare data set"))
+            .count()
+            == 1,
+        "one warning for the whole series: {:?}",
+        a.warnings
+    );
+}

@@ -188,6 +188,15 @@ pub(crate) fn canonicalise(bytes: &[u8]) -> Result<Part10<'_>, LoadErrorKind> {
     Ok(Part10 { bytes, warnings })
 }
 
+/// Whether a file starting with `head` (its first 136 bytes or fewer) may be
+/// DICOM at all: the cheap test before a folder's files are read whole.
+pub(crate) fn could_be_dicom(head: &[u8]) -> bool {
+    syntax::has_dicm_marker(head)
+        || head.starts_with(b"DICM")
+        || walk::read_tag(head, 0, Encoding::EXPLICIT_LE).is_some_and(|t| t.0 == 0x0002)
+        || sniff_encoding(head, false).is_some()
+}
+
 fn encoding_of(transfer_syntax: &str) -> Encoding {
     match transfer_syntax {
         IMPLICIT_VR_LE => Encoding::IMPLICIT_LE,

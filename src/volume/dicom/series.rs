@@ -43,6 +43,16 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
 /// Header of a DICOM image file, read up to (not including) PixelData.
 /// `None` for anything that is not a readable DICOM image.
 fn read_candidate(path: &Path) -> Option<Candidate> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(136);
+    std::fs::File::open(path)
+        .ok()?
+        .take(136)
+        .read_to_end(&mut head)
+        .ok()?;
+    if !part10::could_be_dicom(&head) {
+        return None;
+    }
     // Whole file in memory so element lengths can be checked before parsing.
     let bytes = std::fs::read(path).ok()?;
     let part10 = part10::canonicalise(&bytes).ok()?;
