@@ -199,3 +199,55 @@ fn no_input_exceeds_the_memory_bound() {
         );
     }
 }
+
+/// A large native multi-frame file: the bound must hold for real volumes,
+/// not only for bad input, and well below the 2 GB floor. 512 × 512 × 300
+/// uint16 frames (157 MB) may cost 2.5 × that at most; holding the parsed
+/// pixel data, a 4-byte copy of every stored value and the output (4×), as
+/// the loader once did, fails.
+#[test]
+fn large_multiframe_dicom_costs_at_most_two_and_a_half_volumes() {
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    use dicom_dictionary_std::tags;
+    let (rows, columns, frames) = (512u16, 512u16, 300usize);
+    let voxels = usize::from(rows) * usize::from(columns) * frames;
+    let mut obj =
+        dicom_object::open_file(common::data_dir().join("dicom/codecs/MR_small.dcm")).unwrap();
+    let put = |obj: &mut dicom_object::DefaultDicomObject, tag, vr, value| {
+        obj.put(DataElement::new(tag, vr, value));
+    };
+    put(&mut obj, tags::ROWS, VR::US, PrimitiveValue::from(rows));
+    put(
+        &mut obj,
+        tags::COLUMNS,
+        VR::US,
+        PrimitiveValue::from(columns),
+    );
+    put(
+        &mut obj,
+        tags::NUMBER_OF_FRAMES,
+        VR::IS,
+        PrimitiveValue::from(frames.to_string()),
+    );
+    let samples: Vec<u16> = (0..voxels).map(|n| (n % 4093) as u16).collect();
+    put(
+        &mut obj,
+        tags::PIXEL_DATA,
+        VR::OW,
+        PrimitiveValue::U16(samples.into()),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("multiframe.dcm");
+    obj.write_to_file(&path).unwrap();
+    drop(obj);
+
+    let run = measure(&path);
+    let decoded = run.decoded_bytes.expect("the file loads");
+    assert_eq!(decoded, voxels as u64 * 2);
+    assert!(
+        run.peak_rss_bytes <= decoded * 5 / 2,
+        "peak RSS {} MB for a {} MB volume",
+        run.peak_rss_bytes >> 20,
+        decoded >> 20
+    );
+}

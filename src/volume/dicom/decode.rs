@@ -9,6 +9,8 @@ use dicom_object::{FileDicomObject, InMemDicomObject};
 use dicom_pixeldata::PixelDecoder;
 use rayon::prelude::*;
 
+use std::borrow::Cow;
+
 use super::header::{ImageHeader, Rescale};
 use crate::volume::{LoadErrorKind, VoxelData};
 
@@ -23,19 +25,88 @@ const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
 /// 12-bit through `jpeg12`.
 const JPEG_EXTENDED: &str = "1.2.840.10008.1.2.4.51";
 
-/// Stored values of every frame, frame after frame.
-pub(crate) struct StoredFrames {
-    pub values: Vec<i32>,
+/// The samples of every frame at their stored width, in this machine's byte
+/// order: borrowed from the parsed object for native pixel data, one buffer
+/// per frame for encapsulated data. Stored values (masked to BitsStored,
+/// sign-extended) are made one frame at a time, so decoding holds the samples
+/// once plus the output, never a 4-byte copy of the whole volume.
+pub(crate) struct StoredFrames<'a> {
+    samples: Samples<'a>,
     pub pixels_per_frame: usize,
+    frames: usize,
+    format: SampleFormat,
 }
 
-impl StoredFrames {
-    pub fn frame(&self, index: usize) -> &[i32] {
-        let start = index.saturating_mul(self.pixels_per_frame);
-        self.values
-            .get(start..start.saturating_add(self.pixels_per_frame))
-            .unwrap_or(&[])
+enum Samples<'a> {
+    Contiguous(Cow<'a, [u8]>),
+    PerFrame(Vec<Vec<u8>>),
+}
+
+#[derive(Clone, Copy)]
+struct SampleFormat {
+    bits_allocated: u16,
+    bits_stored: u16,
+    signed: bool,
+}
+
+impl SampleFormat {
+    fn of(hdr: &ImageHeader) -> Self {
+        SampleFormat {
+            bits_allocated: hdr.bits_allocated,
+            bits_stored: hdr.bits_stored,
+            signed: hdr.signed,
+        }
     }
+}
+
+impl StoredFrames<'_> {
+    /// Stored values of frame `index`.
+    pub fn frame(&self, index: usize) -> Result<Vec<i32>, LoadErrorKind> {
+        let ppf = self.pixels_per_frame;
+        if index >= self.frames {
+            return Err(LoadErrorKind::Corrupt(format!(
+                "frame {index} of {} requested",
+                self.frames
+            )));
+        }
+        match &self.samples {
+            Samples::Contiguous(bytes) if self.format.bits_allocated == 1 => {
+                Ok(unpack_bits(bytes, index * ppf, ppf))
+            }
+            Samples::Contiguous(bytes) => {
+                let width = usize::from(self.format.bits_allocated / 8);
+                let frame = bytes.get(index * ppf * width..).unwrap_or(&[]);
+                samples_to_i32(frame, self.format, ppf)
+            }
+            Samples::PerFrame(frames) => samples_to_i32(&frames[index], self.format, ppf),
+        }
+    }
+
+    /// The same frames owning their samples (a series keeps them while its
+    /// files' parsed objects are dropped).
+    pub fn into_owned(self) -> StoredFrames<'static> {
+        StoredFrames {
+            samples: match self.samples {
+                Samples::Contiguous(bytes) => Samples::Contiguous(Cow::Owned(bytes.into_owned())),
+                Samples::PerFrame(frames) => Samples::PerFrame(frames),
+            },
+            pixels_per_frame: self.pixels_per_frame,
+            frames: self.frames,
+            format: self.format,
+        }
+    }
+}
+
+/// `count` one-bit samples from bit `start` on (BitsAllocated 1 packs frames
+/// without padding, least significant bit first).
+fn unpack_bits(bytes: &[u8], start: usize, count: usize) -> Vec<i32> {
+    (start..start + count)
+        .map(|bit| {
+            bytes
+                .get(bit / 8)
+                .map_or(0, |byte| i32::from((byte >> (bit % 8)) & 1))
+        })
+        .collect()
 }
 
 fn bytes_per_sample(hdr: &ImageHeader) -> usize {
@@ -43,10 +114,10 @@ fn bytes_per_sample(hdr: &ImageHeader) -> usize {
 }
 
 /// Decodes all frames of `obj`, checking the header against the data first.
-pub(crate) fn decode_frames(
-    obj: &FileDicomObject<InMemDicomObject>,
+pub(crate) fn decode_frames<'a>(
+    obj: &'a FileDicomObject<InMemDicomObject>,
     hdr: &ImageHeader,
-) -> Result<StoredFrames, LoadErrorKind> {
+) -> Result<StoredFrames<'a>, LoadErrorKind> {
     let element = obj.get(tags::PIXEL_DATA).ok_or_else(|| {
         LoadErrorKind::NoPixelData("the data set has no PixelData (7FE0,0010)".into())
     })?;
@@ -63,9 +134,15 @@ pub(crate) fn decode_frames(
         ))
     })?;
     let pixels_per_frame = hdr.pixels_per_frame();
-    let total = pixels_per_frame
+    pixels_per_frame
         .checked_mul(hdr.frames as usize)
         .ok_or_else(|| LoadErrorKind::BadHeader("image size overflows".into()))?;
+    let stored = |samples| StoredFrames {
+        samples,
+        pixels_per_frame,
+        frames: hdr.frames as usize,
+        format: SampleFormat::of(hdr),
+    };
     match element.value() {
         DicomValue::Primitive(value) => {
             let big_endian = super::transfer_syntax(obj) == super::syntax::EXPLICIT_BE;
@@ -73,11 +150,7 @@ pub(crate) fn decode_frames(
             if (bytes.len() as u64) < needed {
                 return Err(claim_exceeds_data(hdr, needed, bytes.len() as u64));
             }
-            let values = samples_to_i32(&bytes, hdr, total)?;
-            Ok(StoredFrames {
-                values,
-                pixels_per_frame,
-            })
+            Ok(stored(Samples::Contiguous(bytes)))
         }
         DicomValue::PixelSequence(seq) => {
             let fragments = seq.fragments();
@@ -114,7 +187,7 @@ pub(crate) fn decode_frames(
                     hdr.frames
                 )));
             }
-            let frames: Vec<Vec<i32>> = (0..hdr.frames)
+            let frames: Vec<Vec<u8>> = (0..hdr.frames)
                 .into_par_iter()
                 .map(|f| {
                     if is_rle {
@@ -125,16 +198,15 @@ pub(crate) fn decode_frames(
                             bytes_per_sample(hdr),
                         )
                         .map_err(|e| LoadErrorKind::Corrupt(format!("frame {f}: {e}")))?;
-                        return samples_to_i32(&data, hdr, pixels_per_frame);
+                        return Ok(data);
                     }
                     if is_jpeg12 {
                         let fragment = match &single_frame_stream {
                             Some(stream) => &stream[..],
                             None => fragments.get(f as usize).map_or(&[][..], |v| &v[..]),
                         };
-                        let data = super::jpeg12::decode_frame(fragment, hdr.rows, hdr.columns)
-                            .map_err(|e| LoadErrorKind::Corrupt(format!("frame {f}: {e}")))?;
-                        return samples_to_i32(&data, hdr, pixels_per_frame);
+                        return super::jpeg12::decode_frame(fragment, hdr.rows, hdr.columns)
+                            .map_err(|e| LoadErrorKind::Corrupt(format!("frame {f}: {e}")));
                     }
                     let decoded = super::guard(|| obj.decode_pixel_data_frame(f))
                         .map_err(|panic| {
@@ -156,13 +228,10 @@ pub(crate) fn decode_frames(
                             data.len()
                         )));
                     }
-                    samples_to_i32(data, hdr, pixels_per_frame)
+                    Ok(data[..frame_bytes].to_vec())
                 })
                 .collect::<Result<_, _>>()?;
-            Ok(StoredFrames {
-                values: frames.concat(),
-                pixels_per_frame,
-            })
+            Ok(stored(Samples::PerFrame(frames)))
         }
         DicomValue::Sequence(_) => Err(LoadErrorKind::Corrupt(
             "PixelData (7FE0,0010) is a sequence".into(),
@@ -208,11 +277,11 @@ fn claim_exceeds_data(hdr: &ImageHeader, needed: u64, available: u64) -> LoadErr
 /// Native-endian samples to stored values: masked to BitsStored, sign-extended.
 fn samples_to_i32(
     bytes: &[u8],
-    hdr: &ImageHeader,
+    format: SampleFormat,
     count: usize,
 ) -> Result<Vec<i32>, LoadErrorKind> {
-    let bits = u32::from(hdr.bits_stored);
-    let signed = hdr.signed;
+    let bits = u32::from(format.bits_stored);
+    let signed = format.signed;
     let mask: u64 = if bits >= 32 {
         u64::from(u32::MAX)
     } else {
@@ -227,7 +296,7 @@ fn samples_to_i32(
             v as i64
         }
     };
-    let values: Vec<i32> = match hdr.bits_allocated {
+    let values: Vec<i32> = match format.bits_allocated {
         1 => bytes
             .iter()
             .flat_map(|&byte| (0..8).map(move |bit| i32::from((byte >> bit) & 1)))
@@ -269,58 +338,83 @@ fn samples_to_i32(
     Ok(values)
 }
 
-/// Rescales the slices (each with its own rescale) into one voxel buffer.
+/// One slice of the output volume: frame `index` of `frames`, with its rescale.
+pub(crate) struct Slice<'f, 'a> {
+    pub frames: &'f StoredFrames<'a>,
+    pub index: usize,
+    pub rescale: Rescale,
+}
+
+/// Rescales the slices (each with its own rescale) into one voxel buffer,
+/// decoding one frame's stored values at a time.
 ///
-/// No rescale: the stored type. Integral and shared: the narrowest of
-/// I16/I32 that holds the actual range. Otherwise F64, so nothing is lost.
-pub(crate) fn assemble(slices: &[(&[i32], Rescale)], hdr: &ImageHeader) -> VoxelData {
-    let total: usize = slices.iter().map(|(s, _)| s.len()).sum();
-    let all = || slices.iter().flat_map(|(s, _)| s.iter().copied());
+/// A Modality LUT: its output type. No rescale: the stored type. Integral
+/// and shared: the narrowest of I16/I32 that holds the actual range.
+/// Otherwise F64, so nothing is lost.
+pub(crate) fn assemble(slices: &[Slice], hdr: &ImageHeader) -> Result<VoxelData, LoadErrorKind> {
+    let ppf = slices.first().map_or(0, |s| s.frames.pixels_per_frame);
+    let total = ppf * slices.len();
     if let Some(lut) = &hdr.modality_lut {
-        return lut.apply(all(), total);
+        return Ok(if lut.fits_u8() {
+            VoxelData::U8(gather(slices, total, |v, _| lut.map(v) as u8)?)
+        } else {
+            VoxelData::U16(gather(slices, total, |v, _| lut.map(v))?)
+        });
     }
-    let first = slices.first().map_or(Rescale::IDENTITY, |(_, r)| *r);
-    let shared = slices.iter().all(|(_, r)| *r == first);
+    let first = slices.first().map_or(Rescale::IDENTITY, |s| s.rescale);
+    let shared = slices.iter().all(|s| s.rescale == first);
     if shared && first.is_identity() {
-        return stored_type(all(), total, hdr);
+        // Values were masked/sign-extended to BitsStored, so these casts are exact.
+        return Ok(match (hdr.bits_allocated, hdr.signed) {
+            (1, _) | (8, false) => VoxelData::U8(gather(slices, total, |v, _| v as u8)?),
+            (8, true) => VoxelData::I8(gather(slices, total, |v, _| v as i8)?),
+            (16, false) => VoxelData::U16(gather(slices, total, |v, _| v as u16)?),
+            (16, true) => VoxelData::I16(gather(slices, total, |v, _| v as i16)?),
+            (_, false) => VoxelData::U32(gather(slices, total, |v, _| v as u32)?),
+            (_, true) => VoxelData::I32(gather(slices, total, |v, _| v)?),
+        });
     }
     if shared && first.is_integral() {
-        let (lo, hi) = all().fold((i32::MAX, i32::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        let (mut lo, mut hi) = (i32::MAX, i32::MIN);
+        for s in slices {
+            for v in s.frames.frame(s.index)? {
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+        }
         let a = f64::from(lo) * first.slope + first.intercept;
         let b = f64::from(hi) * first.slope + first.intercept;
         let (min, max) = (a.min(b), a.max(b));
         let (slope, intercept) = (first.slope as i64, first.intercept as i64);
         let scale = |v: i32| i64::from(v) * slope + intercept;
         if min >= f64::from(i16::MIN) && max <= f64::from(i16::MAX) {
-            return VoxelData::I16(all().map(|v| scale(v) as i16).collect());
+            return Ok(VoxelData::I16(gather(slices, total, |v, _| {
+                scale(v) as i16
+            })?));
         }
         if min >= f64::from(i32::MIN) && max <= f64::from(i32::MAX) {
-            return VoxelData::I32(all().map(|v| scale(v) as i32).collect());
+            return Ok(VoxelData::I32(gather(slices, total, |v, _| {
+                scale(v) as i32
+            })?));
         }
     }
-    let mut out = Vec::with_capacity(total);
-    for (values, r) in slices {
-        out.extend(values.iter().map(|&v| f64::from(v) * r.slope + r.intercept));
-    }
-    VoxelData::F64(out)
+    Ok(VoxelData::F64(gather(slices, total, |v, r| {
+        f64::from(v) * r.slope + r.intercept
+    })?))
 }
 
-fn stored_type(values: impl Iterator<Item = i32>, total: usize, hdr: &ImageHeader) -> VoxelData {
-    // Values were masked/sign-extended to BitsStored, so these casts are exact.
-    match (hdr.bits_allocated, hdr.signed) {
-        (1, _) | (8, false) => VoxelData::U8(collect(values, total, |v| v as u8)),
-        (8, true) => VoxelData::I8(collect(values, total, |v| v as i8)),
-        (16, false) => VoxelData::U16(collect(values, total, |v| v as u16)),
-        (16, true) => VoxelData::I16(collect(values, total, |v| v as i16)),
-        (_, false) => VoxelData::U32(collect(values, total, |v| v as u32)),
-        (_, true) => VoxelData::I32(collect(values, total, |v| v)),
-    }
-}
-
-fn collect<T>(values: impl Iterator<Item = i32>, total: usize, f: impl Fn(i32) -> T) -> Vec<T> {
+/// Every slice's stored values, mapped, one frame decoded at a time.
+fn gather<T>(
+    slices: &[Slice],
+    total: usize,
+    f: impl Fn(i32, Rescale) -> T,
+) -> Result<Vec<T>, LoadErrorKind> {
     let mut out = Vec::with_capacity(total);
-    out.extend(values.map(f));
-    out
+    for s in slices {
+        let values = s.frames.frame(s.index)?;
+        out.extend(values.into_iter().map(|v| f(v, s.rescale)));
+    }
+    Ok(out)
 }
 
 /// An error with its sources, which carry the codec's actual complaint.

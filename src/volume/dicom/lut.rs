@@ -6,7 +6,6 @@ use dicom_core::{DicomValue, PrimitiveValue, VR};
 use dicom_dictionary_std::tags;
 
 use super::header::{Object, first_item, get_f64s};
-use crate::volume::VoxelData;
 
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct ModalityLut {
@@ -90,24 +89,17 @@ pub(crate) fn modality_lut(
 }
 
 impl ModalityLut {
-    /// Maps stored values: below the first mapped value to the first entry,
-    /// beyond the table to the last.
-    pub fn apply(&self, stored: impl Iterator<Item = i32>, total: usize) -> VoxelData {
+    /// A stored value through the table: below the first mapped value to the
+    /// first entry, beyond the table to the last.
+    pub fn map(&self, v: i32) -> u16 {
         let last = self.entries.len() as i64 - 1;
-        let map = |v: i32| {
-            let index = (i64::from(v) - self.first_mapped).clamp(0, last.max(0));
-            self.entries.get(index as usize).copied().unwrap_or(0)
-        };
-        let narrow = self.bits <= 8 && self.entries.iter().all(|&e| e <= 255);
-        if narrow {
-            let mut out = Vec::with_capacity(total);
-            out.extend(stored.map(|v| map(v) as u8));
-            VoxelData::U8(out)
-        } else {
-            let mut out = Vec::with_capacity(total);
-            out.extend(stored.map(map));
-            VoxelData::U16(out)
-        }
+        let index = (i64::from(v) - self.first_mapped).clamp(0, last.max(0));
+        self.entries.get(index as usize).copied().unwrap_or(0)
+    }
+
+    /// pydicom's output type is `uint{bits}`: u8 for 8-bit tables.
+    pub fn fits_u8(&self) -> bool {
+        self.bits <= 8 && self.entries.iter().all(|&e| e <= 255)
     }
 }
 
@@ -122,9 +114,9 @@ mod tests {
             entries: vec![10, 20, 30],
             bits: 16,
         };
-        let out = lut.apply([-5, -2, -1, 0, 9].into_iter(), 5);
-        assert_eq!(out, VoxelData::U16(vec![10, 10, 20, 30, 30]));
-        let lut8 = ModalityLut { bits: 8, ..lut };
-        assert_eq!(lut8.apply([0].into_iter(), 1), VoxelData::U8(vec![30]));
+        let out: Vec<u16> = [-5, -2, -1, 0, 9].into_iter().map(|v| lut.map(v)).collect();
+        assert_eq!(out, vec![10, 10, 20, 30, 30]);
+        assert!(!lut.fits_u8());
+        assert!(ModalityLut { bits: 8, ..lut }.fits_u8());
     }
 }

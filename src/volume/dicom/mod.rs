@@ -134,7 +134,8 @@ fn load_object(
     let infos = multiframe::frame_infos(obj, &hdr, &mut warnings);
 
     let (stack, data) = if hdr.is_segmentation() && hdr.bits_allocated == 1 {
-        let (stack, data, unplaced) = multiframe::segmentation_labels(&frames, &infos);
+        let (stack, data, unplaced) =
+            multiframe::segmentation_labels(&frames, &infos).map_err(fail)?;
         if unplaced > 0 {
             warnings.push(format!(
                 "{unplaced} SEG frame(s) off the slice grid ignored"
@@ -159,9 +160,15 @@ fn load_object(
         let slices: Vec<_> = stack
             .order
             .iter()
-            .filter_map(|&f| Some((frames.frame(f), infos.get(f)?.rescale)))
+            .filter_map(|&f| {
+                Some(decode::Slice {
+                    frames: &frames,
+                    index: f,
+                    rescale: infos.get(f)?.rescale,
+                })
+            })
             .collect();
-        let data = decode::assemble(&slices, &hdr);
+        let data = decode::assemble(&slices, &hdr).map_err(fail)?;
         (stack, data)
     };
     warnings.extend(stack.warnings);

@@ -7,7 +7,7 @@ use super::header::{
     ImageHeader, Object, PlaneGeometry, Rescale, first_item, get_f64, get_f64s, get_int,
     merge_geometry, plane_geometry, rescale,
 };
-use crate::volume::VoxelData;
+use crate::volume::{LoadErrorKind, VoxelData};
 use dicom_core::{DicomValue, PrimitiveValue};
 use dicom_dictionary_std::tags;
 use glam::DVec3;
@@ -152,7 +152,7 @@ fn grid_positions(top: &PlaneGeometry, offsets: &[f64], frames: u32) -> Option<V
 pub(crate) fn segmentation_labels(
     frames: &StoredFrames,
     infos: &[FrameInfo],
-) -> (StackGeometry, VoxelData, usize) {
+) -> Result<(StackGeometry, VoxelData, usize), LoadErrorKind> {
     let geometries: Vec<PlaneGeometry> = infos.iter().map(|i| i.geometry).collect();
     let mut stack = stack_geometry(&geometries, true);
     let normal = geometries
@@ -187,7 +187,7 @@ pub(crate) fn segmentation_labels(
         let Some(dst) = labels.get_mut(k * ppf..(k + 1) * ppf) else {
             continue;
         };
-        for (d, &v) in dst.iter_mut().zip(frames.frame(f)) {
+        for (d, v) in dst.iter_mut().zip(frames.frame(f)?) {
             if v != 0 {
                 overlaps += usize::from(*d != 0 && *d != label);
                 *d = label;
@@ -204,5 +204,5 @@ pub(crate) fn segmentation_labels(
     } else {
         VoxelData::U16(labels)
     };
-    (stack, data, unplaced)
+    Ok((stack, data, unplaced))
 }

@@ -204,7 +204,7 @@ pub(crate) fn load_series_dir(dir: &Path, options: &LoadOptions) -> Result<Volum
     let (rows, columns) = (first.hdr.rows, first.hdr.columns);
 
     done.store(0, std::sync::atomic::Ordering::Relaxed);
-    let decoded: Vec<(decode::StoredFrames, ImageHeader, Vec<String>)> = ordered
+    let decoded: Vec<(decode::StoredFrames<'static>, ImageHeader, Vec<String>)> = ordered
         .par_iter()
         .map(|c| {
             let d = decode_file(&c.path, rows, columns);
@@ -214,7 +214,11 @@ pub(crate) fn load_series_dir(dir: &Path, options: &LoadOptions) -> Result<Volum
         .collect::<Result<_, _>>()?;
     let slices: Vec<_> = decoded
         .iter()
-        .map(|(frames, hdr, _)| (frames.frame(0), hdr.rescale))
+        .map(|(frames, hdr, _)| decode::Slice {
+            frames,
+            index: 0,
+            rescale: hdr.rescale,
+        })
         .collect();
     // What was tolerated in each file, said once however many files share it.
     for (_, _, tolerated) in &decoded {
@@ -227,7 +231,7 @@ pub(crate) fn load_series_dir(dir: &Path, options: &LoadOptions) -> Result<Volum
     let Some((_, hdr0, _)) = decoded.first() else {
         return Err(LoadError::new(dir, LoadErrorKind::NoDicom));
     };
-    let data = decode::assemble(&slices, hdr0);
+    let data = decode::assemble(&slices, hdr0).map_err(|e| LoadError::new(dir, e))?;
     let shape = [columns as usize, rows as usize, decoded.len()];
     let mut volume = Volume::new(
         shape,
@@ -284,7 +288,7 @@ fn decode_file(
     path: &Path,
     rows: u32,
     columns: u32,
-) -> Result<(decode::StoredFrames, ImageHeader, Vec<String>), LoadError> {
+) -> Result<(decode::StoredFrames<'static>, ImageHeader, Vec<String>), LoadError> {
     let (obj, mut tolerated) = super::open_full(path)?;
     let fail = |kind| LoadError::new(path, kind);
     let (mut hdr, ts) = super::checked_header(&obj).map_err(fail)?;
@@ -296,6 +300,8 @@ fn decode_file(
     }
     hdr.transfer_syntax = ts;
     tolerated.append(&mut hdr.warnings);
-    let frames = decode::decode_frames(&obj, &hdr).map_err(fail)?;
+    let frames = decode::decode_frames(&obj, &hdr)
+        .map_err(fail)?
+        .into_owned();
     Ok((frames, hdr, tolerated))
 }
