@@ -218,7 +218,7 @@ pub fn parse_itksnap(text: &str, path: &Path) -> Result<LabelSet, LabelFileError
             color,
             opacity,
             visible,
-            locked: false,
+            ..LabelInfo::new(value, "")
         });
     }
     Ok(set)

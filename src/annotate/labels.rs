@@ -13,6 +13,46 @@ pub struct LabelInfo {
     pub opacity: f32,
     pub visible: bool,
     pub locked: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminology: Option<Terminology>,
+    #[serde(default)]
+    pub review: Review,
+}
+
+/// One coded concept (DICOM code sequence item: scheme, value, meaning).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Code {
+    pub scheme: String,
+    pub value: String,
+    pub meaning: String,
+}
+
+/// What a label depicts, coded as Slicer and DICOM SEG code it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Terminology {
+    pub category: Code,
+    #[serde(rename = "type")]
+    pub kind: Code,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modifier: Option<Code>,
+}
+
+/// Where a label's review stands (Slicer's segment status).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewStatus {
+    #[default]
+    NotStarted,
+    InProgress,
+    Completed,
+    Flagged,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    pub status: ReviewStatus,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
 }
 
 impl LabelInfo {
@@ -24,6 +64,8 @@ impl LabelInfo {
             opacity: 0.5,
             visible: true,
             locked: false,
+            terminology: None,
+            review: Review::default(),
         }
     }
 }

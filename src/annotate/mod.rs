@@ -1,7 +1,9 @@
 //! Annotation: label maps on the GPU and the tools that edit them.
 
 pub mod brush;
+pub mod document;
 pub mod grow;
+pub mod journal;
 pub mod label_files;
 pub mod label_volume;
 pub mod labels;

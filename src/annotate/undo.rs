@@ -342,6 +342,72 @@ impl UndoStack {
         self.push(shape, description, bricks)
     }
 
+    /// Records an edit confined to `change.region`, `after` being the whole map
+    /// after it. Cost follows the region (the bricks it meets).
+    pub fn record_change(
+        &mut self,
+        after: &[u8],
+        shape: [usize; 3],
+        change: &crate::annotate::document::change::Change,
+        description: &str,
+    ) -> Result<bool, UndoError> {
+        self.check(after.len(), shape)?;
+        let region = change.region;
+        if (0..3).any(|a| region.min[a] > region.max[a] || region.max[a] >= shape[a]) {
+            return Err(UndoError::Region { region, shape });
+        }
+        let [bi, bj, _] = bricks_per_axis(shape);
+        let lo = region.min.map(|x| x / BRICK);
+        let hi = region.max.map(|x| x / BRICK);
+        let size = region.size();
+        let mut bricks = Vec::new();
+        for k in lo[2]..=hi[2] {
+            for j in lo[1]..=hi[1] {
+                for i in lo[0]..=hi[0] {
+                    let b = i + bi * (j + bj * k);
+                    let bx = brick_box(shape, b);
+                    let now = gather(after, shape, &bx);
+                    let mut before = now.clone();
+                    let bsize = bx.size();
+                    // Overlay the change's "before" where the brick meets the region.
+                    let o_min = [0, 1, 2].map(|a| bx.min[a].max(region.min[a]));
+                    let o_max = [0, 1, 2].map(|a| bx.max[a].min(region.max[a]));
+                    for z in o_min[2]..=o_max[2] {
+                        for y in o_min[1]..=o_max[1] {
+                            let n = o_max[0] + 1 - o_min[0];
+                            let src = (o_min[0] - region.min[0])
+                                + size[0] * ((y - region.min[1]) + size[1] * (z - region.min[2]));
+                            let dst = (o_min[0] - bx.min[0])
+                                + bsize[0] * ((y - bx.min[1]) + bsize[1] * (z - bx.min[2]));
+                            before[dst..dst + n].copy_from_slice(&change.before[src..src + n]);
+                        }
+                    }
+                    if before != now {
+                        bricks.push(BrickDelta {
+                            brick: b,
+                            rle: rle_xor(&before, &now),
+                        });
+                    }
+                }
+            }
+        }
+        self.push(shape, description, bricks)
+    }
+
+    /// The voxels the next undo (or redo) would change, if there is one.
+    pub fn peek_region(&self, redo: bool) -> Option<VoxelBox> {
+        let shape = self.shape?;
+        let edit = if redo {
+            self.redo.last()?
+        } else {
+            self.undo.back()?
+        };
+        edit.bricks
+            .iter()
+            .map(|d| brick_box(shape, d.brick))
+            .reduce(|a, b| a.union(&b))
+    }
+
     fn push(
         &mut self,
         shape: [usize; 3],

@@ -2,17 +2,17 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::{Args, ValueEnum};
 use glam::DVec3;
+use rayseg::annotate::brush::stroke_bounds;
 use rayseg::annotate::brush::{Brush, BrushMode, BrushStroke, OverwritePolicy, SlicePlane};
-use rayseg::annotate::label_files::{load_sidecar, save_sidecar};
+use rayseg::annotate::document::{Recovery, SegDocument};
+use rayseg::annotate::journal::{journal_path, resolve_author};
 use rayseg::annotate::label_volume::GpuLabelVolume;
-use rayseg::annotate::labels::{LabelInfo, LabelSet};
+use rayseg::annotate::labels::LabelSet;
 use rayseg::gpu::volume_texture::VolumeTexture;
 use rayseg::gpu::{GpuContext, GpuOptions, adapter_summary};
-use rayseg::render::labels::labels_on_grid;
-use rayseg::volume::nifti::save_label_map;
 
 use super::SourceArgs;
 
@@ -68,9 +68,13 @@ pub struct BrushArgs {
     /// 2-D disk in the slice (of this orientation) holding the centre.
     #[arg(long, value_enum)]
     pub disk: Option<Plane>,
-    /// Output label map (.nii or .nii.gz); a .labels.json sidecar is written next to it.
+    /// Output label map (.nii or .nii.gz); a .labels.json sidecar is written
+    /// next to it, and the stroke is journaled in `<name>.journal.jsonl`.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Who edits (default: $RAYSEG_AUTHOR, else the OS user name).
+    #[arg(long)]
+    pub author: Option<String>,
 }
 
 fn parse_xyz(s: &str) -> Result<[f64; 3], String> {
@@ -107,14 +111,9 @@ pub fn run(args: BrushArgs) -> anyhow::Result<()> {
         (None, None) => None,
         (lo, hi) => Some((lo.unwrap_or(f64::NEG_INFINITY), hi.unwrap_or(f64::INFINITY))),
     };
-    let volume = args.source.load()?;
-    let (mut labels, mut set) = match &args.mask {
-        Some(path) => {
-            let mask = super::load_label_map(path)?;
-            let labels = labels_on_grid(&volume, &mask)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            (labels, load_sidecar(path)?.unwrap_or_default())
-        }
+    let volume = std::sync::Arc::new(args.source.load()?);
+    let (labels, set) = match &args.mask {
+        Some(path) => super::labelmap::read(path, &volume)?,
         None => (vec![0u8; volume.voxel_count()], LabelSet::default()),
     };
     let mut locked_bits = set.locked_bits();
@@ -159,7 +158,7 @@ pub fn run(args: BrushArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let outcome = brush.apply(device, queue, &volume, &texture, &gpu_labels, &stroke)?;
     let ms = started.elapsed().as_secs_f64() * 1e3;
-    labels = gpu_labels.read(device, queue)?;
+    let brushed = gpu_labels.read(device, queue)?;
     let ml = outcome.changed_voxels as f64 * volume.voxel_volume_mm3() / 1000.0;
     println!(
         "brush: {} voxels changed ({ml:.3} mL) in {} dispatch(es), {ms:.1} ms with readback; adapter {}",
@@ -167,14 +166,27 @@ pub fn run(args: BrushArgs) -> anyhow::Result<()> {
         outcome.dispatches,
         adapter_summary(&ctx.adapter_info)
     );
-    if let BrushMode::Paint { label } = mode
-        && set.get(label).is_none()
-    {
-        set.labels
-            .push(LabelInfo::new(label, format!("Label {label}")));
+    // The GPU's result enters the document as one journaled edit over the
+    // stroke's box (the input map is the document's starting state).
+    let author = resolve_author(args.author.as_deref());
+    let source = if args.mask.is_some() { "file" } else { "empty" };
+    let (mut doc, _) = SegDocument::open(
+        volume.clone(),
+        labels,
+        set,
+        source,
+        &journal_path(&args.output),
+        &author,
+        Recovery::Discard,
+    )?;
+    doc.begin_stroke();
+    if let Some(bx) = stroke_bounds(&stroke, volume.shape, &volume.ras_from_voxel)? {
+        let map = doc.stroke_labels_mut(bx);
+        rayseg::annotate::document::change::copy_box(&brushed, map, volume.shape, &bx);
     }
-    save_label_map(&args.output, &labels, &volume)?;
-    let sidecar = save_sidecar(&args.output, &set).context("writing the label sidecar")?;
-    println!("wrote {} and {}", args.output.display(), sidecar.display());
+    doc.end_stroke(&stroke)?;
+    let format = super::labelmap::write(&args.output, doc.labels(), doc.label_set(), &volume)?;
+    doc.mark_saved(format)?;
+    println!("wrote {}", args.output.display());
     Ok(())
 }

@@ -4,14 +4,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
+use rayseg::annotate::document::{Recovery, RegionPreview, SegDocument};
 use rayseg::annotate::grow::{
     Connectivity, GrowImage, GrowRequest, PackedFormat, PackedImage, RegionGrower, VoxelBits,
-    cpu::grow_cpu, gpu_threshold_exact, seed_from_ras,
+    cpu::grow_region_cpu, gpu_threshold_exact, seed_from_ras,
 };
+use rayseg::annotate::journal::{journal_path, resolve_author};
+use rayseg::annotate::labels::LabelSet;
 use rayseg::gpu::volume_texture::VolumeTexture;
 use rayseg::gpu::{GpuContext, GpuOptions, adapter_summary};
-use rayseg::render::labels::labels_on_grid;
-use rayseg::volume::nifti::save_label_map;
 
 use super::SourceArgs;
 
@@ -49,9 +50,13 @@ pub struct GrowArgs {
     /// Use the CPU reference instead of the GPU (slow; for checks).
     #[arg(long)]
     pub cpu: bool,
-    /// Output label map (.nii or .nii.gz).
+    /// Output label map (.nii or .nii.gz); the grow is journaled in
+    /// `<name>.journal.jsonl` beside it.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Who edits (default: $RAYSEG_AUTHOR, else the OS user name).
+    #[arg(long)]
+    pub author: Option<String>,
 }
 
 fn parse_triple<T: std::str::FromStr>(s: &str) -> Result<[T; 3], String> {
@@ -145,13 +150,9 @@ pub fn run(args: GrowArgs) -> anyhow::Result<()> {
     for &l in &args.locked {
         request.locked_bits[l as usize / 32] |= 1 << (l % 32);
     }
-    let mut labels = match &args.mask {
-        Some(path) => {
-            let mask = super::load_label_map(path)?;
-            labels_on_grid(&volume, &mask)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
-        }
-        None => vec![0u8; volume.voxel_count()],
+    let (labels, set) = match &args.mask {
+        Some(path) => super::labelmap::read(path, &volume)?,
+        None => (vec![0u8; volume.voxel_count()], LabelSet::default()),
     };
     if !gpu_threshold_exact(&volume) && !args.cpu {
         eprintln!(
@@ -160,14 +161,14 @@ pub fn run(args: GrowArgs) -> anyhow::Result<()> {
         );
     }
 
-    let outcome = if args.cpu {
+    let (region, outcome) = if args.cpu {
         let started = std::time::Instant::now();
-        let outcome = grow_cpu(&volume, &mut labels, &request)?;
+        let (region, outcome) = grow_region_cpu(&volume, &labels, &request)?;
         println!(
             "kernel: CPU reference {:.1} ms",
             started.elapsed().as_secs_f64() * 1e3
         );
-        outcome
+        (region, outcome)
     } else {
         phases.mark("prepare");
         let (ctx, grower) = gpu
@@ -194,7 +195,6 @@ pub fn run(args: GrowArgs) -> anyhow::Result<()> {
         let (region, outcome) =
             grower.grow_region(device, queue, image, locked.as_ref(), &request)?;
         phases.mark("grow");
-        region.apply(&mut labels, request.label)?;
         let t = &outcome.timings;
         let gpu = match (t.threshold_gpu_ms, t.label_gpu_ms) {
             (Some(a), Some(b)) => {
@@ -221,7 +221,7 @@ pub fn run(args: GrowArgs) -> anyhow::Result<()> {
                 .collect();
             println!("passes (ms GPU): {}", passes.join(", "));
         }
-        outcome
+        (region, outcome)
     };
     for w in &outcome.warnings {
         eprintln!("warning: {w}");
@@ -233,8 +233,37 @@ pub fn run(args: GrowArgs) -> anyhow::Result<()> {
         args.label,
         connectivity.neighbours()
     );
+    // The region enters the document as one journaled edit over its box.
+    let volume = std::sync::Arc::new(volume);
+    let source = if args.mask.is_some() { "file" } else { "empty" };
+    let author = resolve_author(args.author.as_deref());
+    let (mut doc, _) = SegDocument::open(
+        volume.clone(),
+        labels,
+        set,
+        source,
+        &journal_path(&args.output),
+        &author,
+        Recovery::Discard,
+    )?;
+    let params = serde_json::json!({
+        "label": args.label,
+        "seeds_mm": request.seeds_ijk.iter().map(|s| {
+            volume.ras_from_index(glam::DVec3::new(s[0] as f64, s[1] as f64, s[2] as f64)).to_array()
+        }).collect::<Vec<_>>(),
+        "lower": args.lower,
+        "upper": args.upper,
+        "connectivity": args.connectivity,
+        "max_distance_mm": args.max_distance_mm,
+        "locked": args.locked,
+    });
+    doc.set_preview(RegionPreview::from_bits(
+        &region, args.label, "grow", params,
+    ));
+    doc.accept_preview()?;
     phases.mark("apply");
-    save_label_map(&args.output, &labels, &volume)?;
+    let format = super::labelmap::write(&args.output, doc.labels(), doc.label_set(), &volume)?;
+    doc.mark_saved(format)?;
     phases.mark("save");
     phases.report();
     println!("wrote {}", args.output.display());

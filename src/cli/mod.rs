@@ -1,7 +1,10 @@
 //! Subcommands. Each parses its arguments and calls into the library.
 
 mod brush;
+mod edit;
 mod grow;
+mod journal;
+mod labelmap;
 mod phantom;
 mod render;
 mod slice;
@@ -39,6 +42,10 @@ enum Command {
     Grow(grow::GrowArgs),
     /// Paint or erase a 3-D brush stroke into a label map.
     Brush(brush::BrushArgs),
+    /// Apply a script of edits (brush, grow, label ops), each journaled.
+    Edit(edit::EditArgs),
+    /// Read, verify or check out the edit journal beside a label map.
+    Journal(journal::JournalArgs),
     /// Per-label statistics (volume in mL, HU mean/SD, diameters).
     Stats(stats::StatsArgs),
     /// Write a synthetic CT phantom with lesions of known volume.
@@ -108,6 +115,8 @@ fn run_command(command: Command) -> anyhow::Result<()> {
         Command::Grow(args) => grow::run(args),
         Command::Brush(args) => brush::run(args),
         Command::Stats(args) => stats::run(args),
+        Command::Edit(args) => edit::run(args),
+        Command::Journal(args) => journal::run(args),
         Command::Phantom(args) => phantom::run(args),
     }
 }

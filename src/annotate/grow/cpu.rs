@@ -5,7 +5,9 @@ use std::collections::VecDeque;
 
 use glam::DMat3;
 
-use super::{Connectivity, GrowError, GrowOutcome, GrowRequest, near_any_seed, validate};
+use super::{
+    Connectivity, GrowError, GrowOutcome, GrowRequest, VoxelBits, near_any_seed, validate,
+};
 use crate::annotate::labels::is_locked;
 use crate::volume::Volume;
 
@@ -16,6 +18,17 @@ pub fn grow_cpu(
     labels: &mut [u8],
     request: &GrowRequest,
 ) -> Result<GrowOutcome, GrowError> {
+    let (region, outcome) = grow_region_cpu(volume, labels, request)?;
+    region.apply(labels, request.label)?;
+    Ok(outcome)
+}
+
+/// The region of `request` as a bitmask, `labels` (for the locks) untouched.
+pub fn grow_region_cpu(
+    volume: &Volume,
+    labels: &[u8],
+    request: &GrowRequest,
+) -> Result<(VoxelBits, GrowOutcome), GrowError> {
     let shape = volume.shape;
     validate(request, shape)?;
     if labels.len() != volume.voxel_count() {
@@ -89,13 +102,15 @@ pub fn grow_cpu(
             }
         }
     }
-    // Written only after the search, so the locks test above saw the old labels.
-    for (label, _) in labels.iter_mut().zip(&in_region).filter(|(_, r)| **r) {
-        *label = request.label;
+    let mut region = VoxelBits::empty(shape);
+    let wpr = VoxelBits::words_per_row(shape);
+    for (n, _) in in_region.iter().enumerate().filter(|(_, r)| **r) {
+        let (i, row) = (n % ni, n / ni);
+        region.words[row * wpr + i / 32] |= 1 << (i % 32);
         outcome.voxel_count += 1;
     }
     outcome.warn_unused_seeds(&request.seeds_ijk);
-    Ok(outcome)
+    Ok((region, outcome))
 }
 
 fn neighbour_offsets(connectivity: Connectivity) -> Vec<[i64; 3]> {
