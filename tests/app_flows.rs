@@ -491,3 +491,43 @@ fn nrrd_image_opens_with_a_slicer_segmentation() {
     assert_eq!(labels(&h), want);
     assert!(want.iter().filter(|&&l| l != 0).count() > 200_000);
 }
+
+/// "HU" appears only for CT: the k-means MR (NIfTI, no modality) shows plain
+/// values in the grow and brush settings, and the CT sample shows HU.
+#[test]
+fn units_follow_the_modality() {
+    let has_hu = |h: &H| {
+        h.query_all_by(|n| {
+            n.label().is_some_and(|l| l.contains("HU"))
+                || n.value().is_some_and(|v| v.contains("HU"))
+        })
+        .next()
+        .is_some()
+    };
+    let mut mr = harness(
+        Source::Path {
+            image: kmeans_path(),
+            labels: None,
+        },
+        None,
+    );
+    mr.get_by_label("Region grow").click();
+    settle(&mut mr);
+    mr.get_by_label("Fixed bounds").click();
+    settle(&mut mr);
+    assert!(mr.query_all_by_label("Lower").next().is_some());
+    assert!(!has_hu(&mr), "an MR image shows HU");
+    mr.get_by_label("Brush").click();
+    settle(&mut mr);
+    mr.get_by_label("Limit to intensity range").click();
+    settle(&mut mr);
+    assert!(!has_hu(&mr), "an MR image shows HU");
+
+    let mut ct = harness(small_sample(), None);
+    ct.get_by_label("Region grow").click();
+    settle(&mut ct);
+    ct.get_by_label("Fixed bounds").click();
+    settle(&mut ct);
+    assert!(ct.query_all_by_label("Lower (HU)").next().is_some());
+    assert!(has_hu(&ct), "the check finds HU where it is shown");
+}

@@ -85,7 +85,10 @@ pub fn show(ui: &mut egui::Ui, doc: &mut Document) -> Vec<String> {
     egui::Grid::new("stats_grid").striped(true).show(ui, |ui| {
         ui.label("Label");
         ui.label("Volume (mL)");
-        ui.label("Mean (HU)");
+        ui.label(match doc.volume.modality.value_unit() {
+            Some(u) => format!("Mean ({u})"),
+            None => "Mean".to_owned(),
+        });
         ui.label("Max diam. (mm)");
         ui.end_row();
         for s in &doc.stats {

@@ -80,15 +80,23 @@ impl RaysegApp {
     pub(super) fn side_panel(&mut self, ui: &mut egui::Ui) {
         ui.heading("Tools");
         tools::tool_buttons(ui, &mut self.tool);
+        let scale = self.doc.as_ref().map_or(
+            tools::ValueScale {
+                unit: None,
+                min: 0.0,
+                max: 1.0,
+            },
+            |d| tools::ValueScale::of(&d.volume),
+        );
         ui.separator();
         match self.tool {
-            Tool::Brush | Tool::Eraser => tools::brush_settings(ui, &mut self.brush),
+            Tool::Brush | Tool::Eraser => tools::brush_settings(ui, &mut self.brush, scale),
             Tool::Grow => {
                 let preview = self
                     .doc
                     .as_ref()
                     .and_then(|d| d.grow_preview.as_ref().map(|p| p.voxel_count));
-                let a = tools::grow_settings(ui, &mut self.grow, preview);
+                let a = tools::grow_settings(ui, &mut self.grow, preview, scale);
                 if self.grow_job.is_some() {
                     ui.spinner();
                 }
@@ -110,12 +118,12 @@ impl RaysegApp {
                     ui.add(
                         egui::DragValue::new(&mut v.window.center)
                             .prefix("Level ")
-                            .suffix(" HU"),
+                            .suffix(scale.suffix()),
                     );
                     ui.add(
                         egui::DragValue::new(&mut v.window.width)
                             .prefix("Width ")
-                            .suffix(" HU")
+                            .suffix(scale.suffix())
                             .range(1.0..=1e6),
                     );
                 }
@@ -189,7 +197,12 @@ impl RaysegApp {
                 };
                 ui.monospace(format!("RAS ({:.1}, {:.1}, {:.1}) mm", r.x, r.y, r.z));
                 if let Some(v) = h.value {
-                    ui.monospace(format!("{v:.0} HU"));
+                    let unit = self
+                        .doc
+                        .as_ref()
+                        .and_then(|d| d.volume.modality.value_unit())
+                        .map_or(String::new(), |u| format!(" {u}"));
+                    ui.monospace(format!("{v:.0}{unit}"));
                 }
                 if let (Some(l), Some(doc)) = (h.label, &self.doc) {
                     let name = doc.label_set.get(l).map_or("", |i| i.name.as_str());

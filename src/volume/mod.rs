@@ -124,6 +124,15 @@ impl Modality {
         }
     }
 
+    /// The unit of the scaled values: Hounsfield units for CT only; MR and
+    /// unknown images have plain values.
+    pub fn value_unit(&self) -> Option<&'static str> {
+        match self {
+            Modality::Ct => Some("HU"),
+            _ => None,
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         match self {
             Modality::Ct => "CT",
