@@ -357,3 +357,18 @@ fn fuzz_regression_meta_huge_string_is_refused() {
         assert!(err.to_string().contains(name), "{err}");
     }
 }
+
+/// Found by `cargo fuzz run dicom`: a JPEG 2000 codestream larger than Rows ×
+/// Columns made dicom-rs's codec adapter index past its output buffer (a
+/// panic that rayseg's guard turned into an error). The codestream's SIZ
+/// segment is now checked first, so the codec never runs on it.
+#[test]
+fn fuzz_regression_jpeg2000_larger_than_the_header_is_refused_before_decoding() {
+    let name = "dicom_jpeg2k_component_overflow.dcm";
+    let path = common::data_dir().join("fuzz").join(name);
+    let err = load(&path, &LoadOptions::default()).expect_err("damaged input must not load");
+    let msg = err.to_string();
+    assert!(msg.contains(name), "{msg}");
+    assert!(msg.contains("JPEG 2000"), "{msg}");
+    assert!(!msg.contains("codec failed"), "{msg}");
+}

@@ -175,6 +175,17 @@ pub(crate) fn decode_frames<'a>(
                     hdr.bits_allocated
                 )));
             }
+            if super::jpeg2k::is_jpeg2000(&syntax) {
+                for fragment in fragments {
+                    super::jpeg2k::check_fragment(
+                        fragment,
+                        hdr.rows,
+                        hdr.columns,
+                        hdr.samples_per_pixel,
+                    )
+                    .map_err(LoadErrorKind::Corrupt)?;
+                }
+            }
             // One frame may span several fragments; with more frames the
             // fragment-to-frame mapping would need the offset table.
             let single_frame_stream: Option<Vec<u8>> =

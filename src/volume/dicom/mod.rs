@@ -7,6 +7,7 @@ mod decode;
 mod geometry;
 mod header;
 mod jpeg12;
+mod jpeg2k;
 mod lut;
 mod multiframe;
 mod part10;
