@@ -11,7 +11,8 @@ use wgpu::util::DeviceExt;
 
 pub use cpu::render_cpu;
 pub use geometry::{
-    Convention, EdgeLetters, SliceGeometry, SlicePlane, SlicePosition, direction_letter,
+    Convention, EdgeLetters, GeometryError, SliceGeometry, SlicePlane, SlicePosition,
+    direction_letter,
 };
 
 use crate::gpu::readback::read_texture_3d;
