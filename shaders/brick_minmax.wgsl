@@ -3,7 +3,8 @@
 // Each brick also covers one voxel of its neighbours on every side, because a
 // trilinear sample inside the brick reads them.
 // Keep BrickParams in sync with BrickParams in src/render/raymarch/bricks.rs.
-// The volume binding is rewritten to texture_3d<i32> for r16sint images.
+// Shader def (src/gpu/shader.rs): FORMAT, the volume texture's texel type: 0 r16sint,
+// 1 r32float, 2 rg8uint voxel pairs (the voxel in x).
 
 struct BrickParams {
     // xyz: image grid.
@@ -15,7 +16,13 @@ struct BrickParams {
 }
 
 @group(0) @binding(0) var<uniform> bp: BrickParams;
-@group(0) @binding(1) var volume_tex: texture_3d<f32>; // VOLUME_TEXEL_TYPE
+#if FORMAT == 0
+@group(0) @binding(1) var volume_tex: texture_3d<i32>;
+#else if FORMAT == 1
+@group(0) @binding(1) var volume_tex: texture_3d<f32>;
+#else if FORMAT == 2
+@group(0) @binding(1) var volume_tex: texture_3d<u32>;
+#endif
 @group(0) @binding(2) var label_tex: texture_3d<u32>;
 // (min, max, max label, 0) per brick.
 @group(0) @binding(3) var bricks: texture_storage_3d<rgba16float, write>;

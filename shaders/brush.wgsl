@@ -7,10 +7,13 @@
 //
 // Labels live either in a u8-per-voxel map packed four to a u32 (the headless
 // engine) or in the renderer's r8uint storage texture (the app, which then
-// draws the stroke without any copy); the Rust side swaps the three lines
-// marked BRUSH_LABEL_*. Packed: invocations own voxels, not words, so
+// draws the stroke without any copy), by the def TEXTURE_LABELS. Packed: invocations own voxels, not words, so
 // neighbours share words: a changed voxel flips its own byte with one
 // atomicXor ((old ^ new) << shift), which commutes with the other bytes' flips.
+//
+// Shader defs (src/gpu/shader.rs, src/annotate/brush/gpu.rs): FORMAT, the image
+// texture's texel type (0 r16sint, 1 r32float, 2 rg8uint voxel pairs, the voxel in
+// x), and TEXTURE_LABELS (true: the r8uint storage texture; false: packed).
 
 // Keep in sync with BrushParams in src/annotate/brush/gpu.rs.
 struct BrushParams {
@@ -33,9 +36,19 @@ struct BrushParams {
 
 @group(0) @binding(0) var<uniform> p: BrushParams;
 @group(0) @binding(1) var<storage, read> spans: array<vec2<i32>>;
-@group(0) @binding(2) var<storage, read_write> labels: array<atomic<u32>>; // BRUSH_LABEL_DECL
+#if TEXTURE_LABELS == true
+@group(0) @binding(2) var labels: texture_storage_3d<r8uint, read_write>;
+#else
+@group(0) @binding(2) var<storage, read_write> labels: array<atomic<u32>>;
+#endif
 @group(0) @binding(3) var<storage, read_write> changed_total: atomic<u32>;
-@group(1) @binding(0) var image: texture_3d<i32>; // BRUSH_TEXEL_TYPE
+#if FORMAT == 0
+@group(1) @binding(0) var image: texture_3d<i32>;
+#else if FORMAT == 1
+@group(1) @binding(0) var image: texture_3d<f32>;
+#else if FORMAT == 2
+@group(1) @binding(0) var image: texture_3d<u32>;
+#endif
 
 var<workgroup> changed_here: atomic<u32>;
 
@@ -49,15 +62,30 @@ fn in_range(ijk: vec3<u32>) -> bool {
         return true;
     }
     let v = textureLoad(image, vec3<i32>(ijk), 0).x;
-    return v >= p.range_i.x && v <= p.range_i.y; // BRUSH_RANGE
+#if FORMAT == 0
+    return v >= p.range_i.x && v <= p.range_i.y;
+#else if FORMAT == 1
+    return v >= p.range_f.x && v <= p.range_f.y;
+#else if FORMAT == 2
+    // The voxel is x, compared as an integer.
+    return i32(v) >= p.range_i.x && i32(v) <= p.range_i.y;
+#endif
 }
 
 fn load_label(index: u32, ijk: vec3<u32>) -> u32 {
-    return (atomicLoad(&labels[index / 4u]) >> ((index % 4u) * 8u)) & 0xffu; // BRUSH_LABEL_LOAD
+#if TEXTURE_LABELS == true
+    return textureLoad(labels, vec3<i32>(ijk)).x;
+#else
+    return (atomicLoad(&labels[index / 4u]) >> ((index % 4u) * 8u)) & 0xffu;
+#endif
 }
 
 fn store_label(index: u32, ijk: vec3<u32>, current: u32, next: u32) {
-    atomicXor(&labels[index / 4u], (current ^ next) << ((index % 4u) * 8u)); // BRUSH_LABEL_STORE
+#if TEXTURE_LABELS == true
+    textureStore(labels, vec3<i32>(ijk), vec4<u32>(next, 0u, 0u, 0u));
+#else
+    atomicXor(&labels[index / 4u], (current ^ next) << ((index % 4u) * 8u));
+#endif
 }
 
 fn brushed_label(current: u32, ijk: vec3<u32>) -> u32 {

@@ -2,9 +2,8 @@
 // colour through a LUT, blend labels, draw the crosshair. One invocation per pixel.
 // The CPU reference is rayseg::render::mpr::render_cpu; keep the two in step.
 //
-// The volume binding is written as texture_3d<i32> (r16sint volumes); the Rust side
-// creates pipelines with "texture_3d<i32>" replaced by texture_3d<f32> (r32float)
-// and texture_3d<u32> (rg8uint voxel pairs, the voxel in x).
+// Shader def (src/gpu/shader.rs): FORMAT, the volume texture's texel type: 0 r16sint,
+// 1 r32float, 2 rg8uint voxel pairs (the voxel in x).
 
 // Keep in sync with `MprUniforms` in src/render/mpr.rs (128 bytes).
 struct Params {
@@ -28,7 +27,13 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
+#if FORMAT == 0
 @group(0) @binding(1) var volume_tex: texture_3d<i32>;
+#else if FORMAT == 1
+@group(0) @binding(1) var volume_tex: texture_3d<f32>;
+#else if FORMAT == 2
+@group(0) @binding(1) var volume_tex: texture_3d<u32>;
+#endif
 @group(0) @binding(2) var label_tex: texture_3d<u32>;
 // [0, 256): colour LUT by grey level; [256, 512): label colours (RGBA8, R in low byte).
 @group(0) @binding(3) var<storage, read> luts: array<u32, 512>;

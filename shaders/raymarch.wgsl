@@ -4,7 +4,9 @@
 // Rays are built in RAS mm and moved to continuous voxel index space (voxel centres at
 // integers) with voxel_from_ras, so oblique grids render right.
 // Keep Params in sync with RaymarchParams in src/render/raymarch/params.rs.
-// The volume binding is rewritten to texture_3d<i32> for r16sint images.
+// Shader defs (src/gpu/shader.rs, src/render/raymarch/pipelines.rs): FORMAT, the
+// volume texture's texel type (0 r16sint, 1 r32float, 2 rg8uint voxel pairs), and
+// MODE, LABELS, PAIR_X, COLUMN below.
 // One pipeline per (MODE, LABELS): llvmpipe (lavapipe) runs both sides of every `if`
 // under a lane mask, even when no lane takes it, so code for other modes in the ray
 // loop would cost every step. Constant conditions are folded away by the driver.
@@ -23,20 +25,24 @@ const FLAG_LABELS: u32 = 16u;
 
 const OPAQUE: f32 = 0.99;
 
-// Rewritten per pipeline by src/render/raymarch/mod.rs (as text, not `override`:
-// lavapipe 22.3 did not fold override constants out of the loop).
-const MODE: u32 = MODE_MIP; // SPECIALISED
-const LABELS: bool = false; // SPECIALISED
+// Substituted per pipeline (as literals, not `override`: lavapipe 22.3 did not fold
+// override constants out of the loop). MODE is one of MODE_*.
+const MODE: u32 = #{MODE}u;
+const LABELS: bool = #{LABELS};
 // U8Pair images (rg8uint: voxel i in x, voxel i + 1 in y): one fetch per voxel pair.
-const PAIRS: bool = false; // SPECIALISED
+#if FORMAT == 2
+const PAIRS: bool = true;
+#else
+const PAIRS: bool = false;
+#endif
 // Every ray's major axis is j or k (orthographic views), so i lies in the sampling
 // plane and a plane sample takes two pair fetches.
-const PAIR_X: bool = false; // SPECIALISED
+const PAIR_X: bool = #{PAIR_X};
 // Projections step from voxel plane to voxel plane (see main).
 const PLANES: bool = MODE == MODE_MIP || MODE == MODE_MINIP || MODE == MODE_AVERAGE;
 // DVR without labels, where every ray is orthographic and parallel to a voxel axis
 // (standard views of axis-aligned volumes): see column_dvr.
-const COLUMN: bool = false; // SPECIALISED
+const COLUMN: bool = #{COLUMN};
 
 struct Params {
     voxel_from_ras: mat4x4<f32>,
@@ -90,7 +96,13 @@ struct TransferFunction {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var volume_tex: texture_3d<f32>; // VOLUME_TEXEL_TYPE
+#if FORMAT == 0
+@group(0) @binding(1) var volume_tex: texture_3d<i32>;
+#else if FORMAT == 1
+@group(0) @binding(1) var volume_tex: texture_3d<f32>;
+#else if FORMAT == 2
+@group(0) @binding(1) var volume_tex: texture_3d<u32>;
+#endif
 @group(0) @binding(2) var label_tex: texture_3d<u32>;
 // (min, max, max label, 0) per brick (brick_minmax.wgsl).
 @group(0) @binding(3) var bricks: texture_3d<f32>;

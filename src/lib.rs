@@ -7,4 +7,5 @@ pub mod atomic_file;
 pub mod gpu;
 pub mod prefault;
 pub mod render;
+pub mod shader_variants;
 pub mod volume;

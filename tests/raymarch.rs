@@ -11,12 +11,13 @@ use glam::{DMat4, DVec3, DVec4};
 use rayseg::gpu::{GpuContext, GpuOptions};
 use rayseg::render::image::{RgbaImage, compare_images};
 use rayseg::render::raymarch::reference::{
-    dvr as dvr_reference, project_axis_aligned, project_on_planes, window_for_range,
+    dvr as dvr_reference, project_axis_aligned, project_on_planes,
 };
 use rayseg::render::raymarch::{
     BrickLayout, Camera, PreparedVolume, RaymarchParams, Raymarcher, RenderMode, RenderSettings,
     StandardView, TransferPreset, draws_column_rays,
 };
+use rayseg::render::window::window_for_range;
 use rayseg::volume::{Modality, Volume, VoxelData};
 
 static CTX: LazyLock<GpuContext> = LazyLock::new(|| {

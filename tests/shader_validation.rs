@@ -1,7 +1,12 @@
-//! Parses and validates every shaders/**/*.wgsl with naga, so a shader typo fails
-//! `cargo test` on any machine, GPU or not, with the file name and naga's message.
+//! Parses and validates every variant of every shader (rayseg::shader_variants::all,
+//! made by rayseg::gpu::shader) with naga, so a shader typo, in any variant, fails
+//! `cargo test` on any machine, GPU or not, with the variant's name and naga's message.
+//! Also checks that every shaders/**/*.wgsl is a `Shader` that some variant builds.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+
+use rayseg::gpu::shader::Shader;
 
 fn wgsl_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let entries =
@@ -19,22 +24,23 @@ fn wgsl_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 #[test]
-fn all_shaders_parse_and_validate() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
-    let mut files = Vec::new();
-    wgsl_files(&root, &mut files);
-    files.sort();
-    assert!(!files.is_empty(), "no .wgsl files under {}", root.display());
-
+fn every_variant_parses_and_validates() {
+    let variants = rayseg::shader_variants::all();
     let mut failures = Vec::new();
-    for path in &files {
-        let name = path.display().to_string();
-        let source =
-            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {name}: {e}"));
+    for variant in &variants {
+        let name = variant.name();
+        let source = match variant.source() {
+            Ok(s) => s,
+            Err(e) => {
+                failures.push(e.to_string());
+                continue;
+            }
+        };
+        let path = format!("shaders/{name}");
         let module = match naga::front::wgsl::parse_str(&source) {
             Ok(m) => m,
             Err(e) => {
-                failures.push(e.emit_to_string_with_path(&source, &name));
+                failures.push(e.emit_to_string_with_path(&source, &path));
                 continue;
             }
         };
@@ -47,15 +53,62 @@ fn all_shaders_parse_and_validate() {
         if let Err(e) = validator.validate(&module) {
             failures.push(format!(
                 "{name}: {}",
-                e.emit_to_string_with_path(&source, &name)
+                e.emit_to_string_with_path(&source, &path)
             ));
-        } else {
-            eprintln!("ok: {name}");
         }
     }
+    eprintln!("{} shader variants checked", variants.len());
     assert!(
         failures.is_empty(),
-        "invalid shaders:\n{}",
+        "invalid shader variants:\n{}",
         failures.join("\n")
+    );
+}
+
+#[test]
+fn every_shader_file_is_built() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+    let mut files = Vec::new();
+    wgsl_files(&root, &mut files);
+    let on_disk: BTreeSet<String> = files
+        .iter()
+        .map(|p| p.strip_prefix(&root).unwrap().display().to_string())
+        .collect();
+    let known: BTreeSet<String> = Shader::ALL
+        .iter()
+        .map(|s| s.file_name().to_owned())
+        .collect();
+    assert_eq!(
+        on_disk, known,
+        "shaders/ and gpu::shader::Shader::ALL differ"
+    );
+
+    let built: BTreeSet<&str> = rayseg::shader_variants::all()
+        .iter()
+        .map(|v| v.shader.file_name())
+        .collect();
+    let unbuilt: Vec<&str> = Shader::ALL
+        .iter()
+        .map(|s| s.file_name())
+        .filter(|f| !built.contains(f))
+        .collect();
+    assert!(unbuilt.is_empty(), "shaders no variant builds: {unbuilt:?}");
+}
+
+#[test]
+fn variant_counts() {
+    // selfcheck 1, mpr 3, brush 6, grow 10 threshold + 5 passes, and per format a
+    // brick pass plus the raymarch keys.
+    let all = rayseg::shader_variants::all();
+    let count = |shader: Shader| all.iter().filter(|v| v.shader == shader).count();
+    assert_eq!(count(Shader::SelfCheck), 1);
+    assert_eq!(count(Shader::Mpr), 3);
+    assert_eq!(count(Shader::BrickMinmax), 3);
+    assert_eq!(count(Shader::Brush), 6);
+    assert_eq!(count(Shader::GrowThreshold), 10);
+    assert!(
+        count(Shader::Raymarch) >= 3 * 10,
+        "{}",
+        count(Shader::Raymarch)
     );
 }

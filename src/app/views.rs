@@ -139,8 +139,9 @@ pub fn slice_geometry(
         plane,
         SlicePosition::Mm(depth_mm),
         viewer.convention,
-    )?
-    .resized(size_px[0], size_px[1])?;
+    )
+    .and_then(|g| g.resized(size_px[0], size_px[1]))
+    .map_err(|e| e.to_string())?;
     let s = viewer.slices[slice_index(plane)];
     let half = DVec2::new(
         (size_px[0] as f64 - 1.0) / 2.0,

@@ -59,6 +59,9 @@ pub enum GpuError {
 
     #[error("GPU upload failed: {0}")]
     Upload(String),
+
+    #[error(transparent)]
+    Shader(#[from] crate::gpu::shader::ShaderError),
 }
 
 fn list(items: &[String]) -> String {

@@ -6,7 +6,8 @@
 mod context;
 mod error;
 pub mod readback;
-mod selfcheck;
+pub(crate) mod selfcheck;
+pub mod shader;
 pub mod volume_texture;
 
 pub use context::{GpuContext, GpuOptions, adapter_summary, required_features, required_limits};

@@ -6,7 +6,7 @@
 use crate::gpu::error::{GpuError, capture_errors};
 use crate::gpu::readback::{read_buffer, read_texture_3d_u32};
 
-const SHADER: &str = include_str!("../../shaders/selfcheck.wgsl");
+use crate::gpu::shader::{Shader, Variant};
 
 /// Edge length of the self-check volume (8³ texels, two workgroups per axis).
 /// Keep in sync with `DIM` in selfcheck.wgsl.
@@ -97,15 +97,21 @@ pub fn run_self_check(
     }
 }
 
+/// The self-check shader (it has no defs).
+pub(crate) fn shader_variant() -> Variant {
+    Variant::new(Shader::SelfCheck)
+}
+
 fn execute(device: &wgpu::Device, queue: &wgpu::Queue) -> Result<SelfCheckReadback, GpuError> {
     let dim = SELF_CHECK_DIM;
     let count = u64::from(dim * dim * dim);
     let buffer_size = count * 4;
 
+    let source = shader_variant().source()?;
     let (resources, error) = capture_errors(device, || {
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("selfcheck::shader"),
-            source: wgpu::ShaderSource::Wgsl(SHADER.into()),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
         });
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some("selfcheck::pipeline"),

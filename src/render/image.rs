@@ -1,4 +1,5 @@
-//! An 8-bit RGBA image as passes return it, and PNG writing.
+//! An 8-bit RGBA image as passes return it, PNG writing and reading, and the
+//! golden-image comparison.
 
 use std::path::Path;
 
@@ -17,11 +18,46 @@ pub enum ImageError {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
-    #[error("{}: PNG encoding failed: {0}", path.display())]
+    #[error("{}: PNG encoding failed: {source}", path.display())]
     Encode {
         path: std::path::PathBuf,
         #[source]
         source: png::EncodingError,
+    },
+    #[error("{}: {source}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    Decode {
+        path: std::path::PathBuf,
+        source: png::DecodingError,
+    },
+    #[error("{}: image too large", path.display())]
+    TooLarge { path: std::path::PathBuf },
+    #[error("{}: unsupported PNG colour type {colour:?}", path.display())]
+    UnsupportedColour {
+        path: std::path::PathBuf,
+        colour: png::ColorType,
+    },
+    #[error("{}: PNG size mismatch", path.display())]
+    SizeMismatch { path: std::path::PathBuf },
+}
+
+/// How two images differ beyond what [`compare_images`] allows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImageMismatch {
+    #[error("size {}x{} != expected {}x{}", actual.0, actual.1, expected.0, expected.1)]
+    Size {
+        actual: (u32, u32),
+        expected: (u32, u32),
+    },
+    #[error("{failing} pixels differ by more than {channel_tolerance} (allowed {max_failing})")]
+    Pixels {
+        failing: usize,
+        channel_tolerance: u8,
+        max_failing: usize,
     },
 }
 
@@ -85,20 +121,24 @@ impl RgbaImage {
     }
 
     /// Reads a PNG (tests compare against golden images with it).
-    pub fn load_png(path: &Path) -> Result<Self, String> {
-        let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    pub fn load_png(path: &Path) -> Result<Self, ImageError> {
+        let path_buf = || path.to_path_buf();
+        let decode_err = |source| ImageError::Decode {
+            path: path_buf(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(|source| ImageError::Read {
+            path: path_buf(),
+            source,
+        })?;
         let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
         decoder.set_transformations(png::Transformations::normalize_to_color8());
-        let mut reader = decoder
-            .read_info()
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut reader = decoder.read_info().map_err(decode_err)?;
         let size = reader
             .output_buffer_size()
-            .ok_or_else(|| format!("{}: image too large", path.display()))?;
+            .ok_or_else(|| ImageError::TooLarge { path: path_buf() })?;
         let mut buf = vec![0u8; size];
-        let info = reader
-            .next_frame(&mut buf)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let info = reader.next_frame(&mut buf).map_err(decode_err)?;
         let bytes = &buf[..info.buffer_size()];
         let rgba: Vec<u8> = match info.color_type {
             png::ColorType::Rgba => bytes.to_vec(),
@@ -111,15 +151,15 @@ impl RgbaImage {
                 .chunks_exact(2)
                 .flat_map(|c| [c[0], c[0], c[0], c[1]])
                 .collect(),
-            other => {
-                return Err(format!(
-                    "{}: unsupported PNG colour type {other:?}",
-                    path.display()
-                ));
+            colour => {
+                return Err(ImageError::UnsupportedColour {
+                    path: path_buf(),
+                    colour,
+                });
             }
         };
         RgbaImage::from_rgba_bytes(info.width, info.height, &rgba)
-            .ok_or_else(|| format!("{}: PNG size mismatch", path.display()))
+            .ok_or_else(|| ImageError::SizeMismatch { path: path_buf() })
     }
 }
 
@@ -130,12 +170,12 @@ pub fn compare_images(
     expected: &RgbaImage,
     channel_tolerance: u8,
     max_failing: usize,
-) -> Result<(), String> {
+) -> Result<(), ImageMismatch> {
     if (actual.width, actual.height) != (expected.width, expected.height) {
-        return Err(format!(
-            "size {}x{} != expected {}x{}",
-            actual.width, actual.height, expected.width, expected.height
-        ));
+        return Err(ImageMismatch::Size {
+            actual: (actual.width, actual.height),
+            expected: (expected.width, expected.height),
+        });
     }
     let failing = actual
         .pixels
@@ -148,9 +188,11 @@ pub fn compare_images(
         })
         .count();
     if failing > max_failing {
-        return Err(format!(
-            "{failing} pixels differ by more than {channel_tolerance} (allowed {max_failing})"
-        ));
+        return Err(ImageMismatch::Pixels {
+            failing,
+            channel_tolerance,
+            max_failing,
+        });
     }
     Ok(())
 }

@@ -11,17 +11,18 @@ use wgpu::util::DeviceExt;
 
 pub use cpu::render_cpu;
 pub use geometry::{
-    Convention, EdgeLetters, SliceGeometry, SlicePlane, SlicePosition, direction_letter,
+    Convention, EdgeLetters, GeometryError, SliceGeometry, SlicePlane, SlicePosition,
+    direction_letter,
 };
 
 use crate::gpu::readback::read_texture_3d;
+use crate::gpu::shader::{FORMATS, Shader, Variant as ShaderVariant, format_def};
 use crate::gpu::volume_texture::{VolumeFormat, VolumeTexture};
 use crate::gpu::{GpuError, capture_errors};
 use crate::render::image::RgbaImage;
 use crate::render::labels::{LabelTexture, label_lut};
 use crate::render::window::{Lut, Window};
 
-const SHADER_SOURCE: &str = include_str!("../../shaders/mpr.wgsl");
 const WORKGROUP: u32 = 8;
 /// Most slab samples per pixel (bounds GPU time for absurd thicknesses).
 pub const MAX_SLAB_SAMPLES: u32 = 1024;
@@ -213,8 +214,22 @@ struct Variant {
     pipeline: wgpu::ComputePipeline,
 }
 
+/// mpr.wgsl for volume textures of `format`.
+pub(crate) fn shader_variant(format: VolumeFormat) -> ShaderVariant {
+    ShaderVariant::new(Shader::Mpr).with("FORMAT", format_def(format))
+}
+
+/// Every variant of mpr.wgsl the renderer builds.
+pub(crate) fn shader_variants() -> impl Iterator<Item = ShaderVariant> {
+    FORMATS.into_iter().map(shader_variant)
+}
+
 impl MprRenderer {
     pub fn new(device: &wgpu::Device) -> Result<Self, GpuError> {
+        let [i16_src, f32_src, u8_pair_src] =
+            [VolumeFormat::I16, VolumeFormat::F32, VolumeFormat::U8Pair]
+                .map(|format| shader_variant(format).source());
+        let (i16_src, f32_src, u8_pair_src) = (i16_src?, f32_src?, u8_pair_src?);
         let (made, err) = capture_errors(device, || {
             let variant = |name: &str, sample_type, source: String| {
                 let layout = bind_group_layout(device, &format!("mpr::{name}_layout"), sample_type);
@@ -240,22 +255,14 @@ impl MprRenderer {
                 Variant { layout, pipeline }
             };
             MprRenderer {
-                i16: variant(
-                    "i16",
-                    wgpu::TextureSampleType::Sint,
-                    SHADER_SOURCE.to_string(),
-                ),
+                i16: variant("i16", wgpu::TextureSampleType::Sint, i16_src),
                 f32: variant(
                     "f32",
                     wgpu::TextureSampleType::Float { filterable: false },
-                    SHADER_SOURCE.replace("texture_3d<i32>", "texture_3d<f32>"),
+                    f32_src,
                 ),
                 // U8Pair: the voxel itself is x, as for the others.
-                u8_pair: variant(
-                    "u8pair",
-                    wgpu::TextureSampleType::Uint,
-                    SHADER_SOURCE.replace("texture_3d<i32>", "texture_3d<u32>"),
-                ),
+                u8_pair: variant("u8pair", wgpu::TextureSampleType::Uint, u8_pair_src),
             }
         });
         match err {

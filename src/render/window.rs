@@ -51,6 +51,19 @@ impl Window {
     }
 }
 
+/// Window (centre, width) that maps `lo` to 0 and `hi` to 255: the last grey
+/// bin is centred on `hi`, so float rounding cannot push it down to 254. The
+/// raymarcher's default window (the image's value range).
+pub fn window_for_range(lo: f64, hi: f64) -> (f64, f64) {
+    let span = (hi - lo).max(0.0);
+    let width = if span > 0.0 {
+        span * 256.0 / 255.5
+    } else {
+        1.0
+    };
+    (lo + width / 2.0, width)
+}
+
 /// Grey level (0..=255) of `value` under the window `center`/`width`; see the module docs.
 pub fn grey(value: f64, center: f64, width: f64) -> u8 {
     Window::new(center, width).grey(value)

@@ -5,18 +5,10 @@ use wgpu::util::DeviceExt;
 
 use super::{BrushError, BrushMode, BrushStroke, OverwritePolicy, StrokePiece, stroke_pieces};
 use crate::annotate::label_volume::GpuLabelVolume;
+use crate::gpu::shader::{FORMATS, Shader, Variant as ShaderVariant, format_def};
 use crate::gpu::volume_texture::{VolumeFormat, VolumeTexture};
 use crate::gpu::{GpuError, capture_errors, readback::read_buffer};
 use crate::volume::Volume;
-
-const BRUSH_WGSL: &str = include_str!("../../../shaders/brush.wgsl");
-const TEXEL_I32: &str = "texture_3d<i32>; // BRUSH_TEXEL_TYPE";
-const TEXEL_F32: &str = "texture_3d<f32>; // BRUSH_TEXEL_TYPE";
-const RANGE_I32: &str = "v >= p.range_i.x && v <= p.range_i.y; // BRUSH_RANGE";
-const RANGE_F32: &str = "v >= p.range_f.x && v <= p.range_f.y; // BRUSH_RANGE";
-const TEXEL_U32: &str = "texture_3d<u32>; // BRUSH_TEXEL_TYPE";
-/// U8Pair images: the voxel is x, compared as an integer.
-const RANGE_U8: &str = "i32(v) >= p.range_i.x && i32(v) <= p.range_i.y; // BRUSH_RANGE";
 
 /// Invocations per workgroup (`@workgroup_size` in brush.wgsl).
 pub const BRUSH_WORKGROUP: u64 = 64;
@@ -72,44 +64,19 @@ pub struct Brush {
     pub(super) image_layout_u8_pair: wgpu::BindGroupLayout,
 }
 
-/// brush.wgsl specialised for an image format and a label store.
-pub(super) fn shader_source(format: VolumeFormat, store: LabelStore) -> String {
-    let mut source = BRUSH_WGSL.to_owned();
-    match format {
-        VolumeFormat::I16 => {}
-        VolumeFormat::F32 => {
-            source = source
-                .replace(TEXEL_I32, TEXEL_F32)
-                .replace(RANGE_I32, RANGE_F32);
-        }
-        VolumeFormat::U8Pair => {
-            source = source
-                .replace(TEXEL_I32, TEXEL_U32)
-                .replace(RANGE_I32, RANGE_U8);
-        }
-    }
-    if store == LabelStore::Texture {
-        for (from, to) in TEXTURE_STORE_LINES {
-            source = source.replace(from, to);
-        }
-    }
-    source
+/// brush.wgsl for an image format and a label store.
+fn shader_variant(format: VolumeFormat, store: LabelStore) -> ShaderVariant {
+    ShaderVariant::new(Shader::Brush)
+        .with("FORMAT", format_def(format))
+        .with("TEXTURE_LABELS", store == LabelStore::Texture)
 }
 
-const TEXTURE_STORE_LINES: [(&str, &str); 3] = [
-    (
-        "var<storage, read_write> labels: array<atomic<u32>>; // BRUSH_LABEL_DECL",
-        "var labels: texture_storage_3d<r8uint, read_write>;",
-    ),
-    (
-        "return (atomicLoad(&labels[index / 4u]) >> ((index % 4u) * 8u)) & 0xffu; // BRUSH_LABEL_LOAD",
-        "return textureLoad(labels, vec3<i32>(ijk)).x;",
-    ),
-    (
-        "atomicXor(&labels[index / 4u], (current ^ next) << ((index % 4u) * 8u)); // BRUSH_LABEL_STORE",
-        "textureStore(labels, vec3<i32>(ijk), vec4<u32>(next, 0u, 0u, 0u));",
-    ),
-];
+/// Every variant of brush.wgsl the brush builds.
+pub(crate) fn shader_variants() -> impl Iterator<Item = ShaderVariant> {
+    [LabelStore::Packed, LabelStore::Texture]
+        .into_iter()
+        .flat_map(|store| FORMATS.map(|format| shader_variant(format, store)))
+}
 
 fn buffer_entry(binding: u32, ty: wgpu::BufferBindingType) -> wgpu::BindGroupLayoutEntry {
     wgpu::BindGroupLayoutEntry {
@@ -192,9 +159,17 @@ fn to_u32(x: usize, what: &str) -> Result<u32, BrushError> {
     u32::try_from(x).map_err(|_| BrushError::TooLarge(format!("{what} = {x} exceeds u32")))
 }
 
+/// The WGSL of brush.wgsl for `store` and the i16, f32 and U8Pair images.
+fn store_sources(store: LabelStore) -> Result<[String; 3], GpuError> {
+    let [i16, f32, u8_pair] = [VolumeFormat::I16, VolumeFormat::F32, VolumeFormat::U8Pair]
+        .map(|format| shader_variant(format, store).source());
+    Ok([i16?, f32?, u8_pair?])
+}
+
 fn make_variant(
     device: &wgpu::Device,
     store: LabelStore,
+    sources: &[String; 3],
     image_layouts: [&wgpu::BindGroupLayout; 3],
 ) -> Variant {
     use wgpu::BufferBindingType as B;
@@ -229,19 +204,19 @@ fn make_variant(
         pipeline_i16: pipeline(
             device,
             &format!("{name}_i16"),
-            &shader_source(VolumeFormat::I16, store),
+            &sources[0],
             [&main_layout, i16_layout],
         ),
         pipeline_f32: pipeline(
             device,
             &format!("{name}_f32"),
-            &shader_source(VolumeFormat::F32, store),
+            &sources[1],
             [&main_layout, f32_layout],
         ),
         pipeline_u8_pair: pipeline(
             device,
             &format!("{name}_u8pair"),
-            &shader_source(VolumeFormat::U8Pair, store),
+            &sources[2],
             [&main_layout, u8_pair_layout],
         ),
         main_layout,
@@ -276,19 +251,12 @@ impl Brush {
     }
 
     fn build(device: &wgpu::Device, texture: bool) -> Result<Self, GpuError> {
-        if !BRUSH_WGSL.contains(TEXEL_I32) || !BRUSH_WGSL.contains(RANGE_I32) {
-            return Err(GpuError::Upload(
-                "brush.wgsl lacks its format markers".into(),
-            ));
-        }
-        if TEXTURE_STORE_LINES
-            .iter()
-            .any(|(from, _)| !BRUSH_WGSL.contains(from))
-        {
-            return Err(GpuError::Upload(
-                "brush.wgsl lacks its label-store markers".into(),
-            ));
-        }
+        let packed_sources = store_sources(LabelStore::Packed)?;
+        let texture_sources = if texture {
+            Some(store_sources(LabelStore::Texture)?)
+        } else {
+            None
+        };
         let (brush, err) = capture_errors(device, || {
             let image_layout_i16 = image_layout(
                 device,
@@ -307,8 +275,9 @@ impl Brush {
             );
             let layouts = [&image_layout_i16, &image_layout_f32, &image_layout_u8_pair];
             Brush {
-                packed: make_variant(device, LabelStore::Packed, layouts),
-                texture: texture.then(|| make_variant(device, LabelStore::Texture, layouts)),
+                packed: make_variant(device, LabelStore::Packed, &packed_sources, layouts),
+                texture: texture_sources
+                    .map(|sources| make_variant(device, LabelStore::Texture, &sources, layouts)),
                 image_layout_i16,
                 image_layout_f32,
                 image_layout_u8_pair,

@@ -24,6 +24,7 @@ mod texture;
 use glam::{DMat3, DMat4, DVec3};
 use thiserror::Error;
 
+pub(crate) use gpu::shader_variants;
 pub use gpu::{BRUSH_WORKGROUP, Brush, BrushOutcome, label_texture_writable};
 pub use texture::TextureStroke;
 

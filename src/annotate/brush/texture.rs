@@ -207,29 +207,3 @@ impl Brush {
         }))
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::super::gpu::{LabelStore, shader_source};
-    use crate::gpu::volume_texture::VolumeFormat;
-
-    /// Every specialisation of brush.wgsl parses and validates (the file itself
-    /// is covered by tests/shader_validation.rs).
-    #[test]
-    fn all_brush_variants_validate() {
-        for format in [VolumeFormat::I16, VolumeFormat::F32, VolumeFormat::U8Pair] {
-            for store in [LabelStore::Packed, LabelStore::Texture] {
-                let source = shader_source(format, store);
-                let module = naga::front::wgsl::parse_str(&source).unwrap_or_else(|e| {
-                    panic!("{format:?}/{store:?}: {}", e.emit_to_string(&source))
-                });
-                naga::valid::Validator::new(
-                    naga::valid::ValidationFlags::all(),
-                    naga::valid::Capabilities::all(),
-                )
-                .validate(&module)
-                .unwrap_or_else(|e| panic!("{format:?}/{store:?}: {e:?}"));
-            }
-        }
-    }
-}

@@ -47,29 +47,9 @@ use super::{
     GrowError, GrowOutcome, GrowRequest, GrowTimings, VoxelBits, distance_spans, f32_bounds,
     integer_bounds, validate,
 };
+use crate::gpu::shader::{Shader, Variant as ShaderVariant, format_def};
 use crate::gpu::volume_texture::VolumeFormat;
 use crate::gpu::{GpuError, capture_errors, readback::read_buffer};
-
-const THRESHOLD_WGSL: &str = include_str!("../../../shaders/grow_threshold.wgsl");
-const THRESHOLD_PACKED_WGSL: &str = include_str!("../../../shaders/grow_threshold_packed.wgsl");
-const THRESHOLD_U8_WGSL: &str = include_str!("../../../shaders/grow_threshold_u8.wgsl");
-const RUNS_WGSL: &str = include_str!("../../../shaders/grow_runs.wgsl");
-const UNION_WGSL: &str = include_str!("../../../shaders/grow_union.wgsl");
-const FLATTEN_WGSL: &str = include_str!("../../../shaders/grow_flatten.wgsl");
-const SEEDS_WGSL: &str = include_str!("../../../shaders/grow_seeds.wgsl");
-const WRITE_WGSL: &str = include_str!("../../../shaders/grow_write.wgsl");
-
-/// Markers rewritten for r32float images.
-const TEXEL_I32: &str = "texture_3d<i32>; // GROW_TEXEL_TYPE";
-const TEXEL_F32: &str = "texture_3d<f32>; // GROW_TEXEL_TYPE";
-const BOUNDS_I32: &str = "v >= p.bounds_i.x && v <= p.bounds_i.y; // GROW_BOUNDS";
-const BOUNDS_F32: &str = "v >= p.bounds_f.x && v <= p.bounds_f.y; // GROW_BOUNDS";
-const TEXEL_U32: &str = "texture_3d<u32>; // GROW_TEXEL_TYPE";
-/// U8Pair textures: the voxel is x, compared as an integer.
-const BOUNDS_U8: &str = "i32(v) >= p.bounds_i.x && i32(v) <= p.bounds_i.y; // GROW_BOUNDS";
-/// Marker rewritten when no label is locked.
-const LOCKS_ON: &str = "const LOCKS: bool = true; // SPECIALISED";
-const LOCKS_OFF: &str = "const LOCKS: bool = false; // SPECIALISED";
 
 const WORKGROUP: u64 = 64;
 /// The passes, in order, as GPU timings name them.
@@ -98,20 +78,62 @@ struct GrowParams {
 const _: () = assert!(std::mem::size_of::<GrowParams>() == 112);
 
 /// Where the threshold pass reads the image; indexes `RegionGrower::threshold`.
+/// The value is the def `IMAGE` of grow_threshold.wgsl: a texture's is its
+/// format's `FORMAT` (see [`format_def`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ImageKind {
     TextureI16 = 0,
     TextureF32 = 1,
-    PackedI16 = 2,
-    PackedU8 = 3,
-    TextureU8Pair = 4,
+    TextureU8Pair = 2,
+    PackedI16 = 3,
+    PackedU8 = 4,
+}
+const _: () = assert!(
+    ImageKind::TextureI16 as u32 == format_def(VolumeFormat::I16)
+        && ImageKind::TextureF32 as u32 == format_def(VolumeFormat::F32)
+        && ImageKind::TextureU8Pair as u32 == format_def(VolumeFormat::U8Pair)
+);
+
+impl ImageKind {
+    /// In the order of their values.
+    const ALL: [ImageKind; 5] = [
+        ImageKind::TextureI16,
+        ImageKind::TextureF32,
+        ImageKind::TextureU8Pair,
+        ImageKind::PackedI16,
+        ImageKind::PackedU8,
+    ];
+
+    /// grow_threshold.wgsl reading this kind of image, with or without locks.
+    fn threshold_variant(self, locks: bool) -> ShaderVariant {
+        ShaderVariant::new(Shader::GrowThreshold)
+            .with("IMAGE", self as u32)
+            .with("LOCKS", locks)
+    }
 }
 
-/// A threshold pipeline compiled on first use: eight variants (four image
+/// The passes after the threshold one, which have no defs.
+const PASS_SHADERS: [Shader; 5] = [
+    Shader::GrowRuns,
+    Shader::GrowUnion,
+    Shader::GrowFlatten,
+    Shader::GrowSeeds,
+    Shader::GrowWrite,
+];
+
+/// Every shader variant the region grower builds.
+pub(crate) fn shader_variants() -> impl Iterator<Item = ShaderVariant> {
+    ImageKind::ALL
+        .into_iter()
+        .flat_map(|kind| [false, true].map(|locks| kind.threshold_variant(locks)))
+        .chain(PASS_SHADERS.map(ShaderVariant::new))
+}
+
+/// A threshold pipeline compiled on first use: ten variants (five image
 /// kinds, with and without locks) would double the start-up compilation, and
 /// a run needs one.
 struct Lazy {
-    source: String,
+    variant: ShaderVariant,
     layout: wgpu::PipelineLayout,
     pipeline: OnceLock<wgpu::ComputePipeline>,
 }
@@ -247,25 +269,10 @@ impl RegionGrower {
     /// Compiles the labelling pipelines (the threshold ones on first use, or
     /// in [`RegionGrower::warm_up`]); call once per device.
     pub fn new(device: &wgpu::Device) -> Result<Self, GpuError> {
-        let threshold_src_f32 = THRESHOLD_WGSL
-            .replace(TEXEL_I32, TEXEL_F32)
-            .replace(BOUNDS_I32, BOUNDS_F32);
-        if !THRESHOLD_WGSL.contains(TEXEL_I32) || !THRESHOLD_WGSL.contains(BOUNDS_I32) {
-            return Err(GpuError::Upload(
-                "grow_threshold.wgsl lacks its format markers".into(),
-            ));
-        }
-        let sources = [
-            THRESHOLD_WGSL,
-            &threshold_src_f32,
-            THRESHOLD_PACKED_WGSL,
-            THRESHOLD_U8_WGSL,
-        ];
-        if sources.iter().any(|s| !s.contains(LOCKS_ON)) {
-            return Err(GpuError::Upload(
-                "a grow_threshold shader lacks its LOCKS marker".into(),
-            ));
-        }
+        let [runs_src, union_src, flatten_src, seeds_src, write_src] =
+            PASS_SHADERS.map(|shader| ShaderVariant::new(shader).source());
+        let (runs_src, union_src, flatten_src, seeds_src, write_src) =
+            (runs_src?, union_src?, flatten_src?, seeds_src?, write_src?);
         let (grower, err) = capture_errors(device, || {
             let uniform = buffer_entry(0, wgpu::BufferBindingType::Uniform);
             let threshold_layout = bind_layout(
@@ -287,9 +294,6 @@ impl RegionGrower {
             );
             let image_layout_u8_pair =
                 image_layout(device, "image_u8pair", wgpu::TextureSampleType::Uint);
-            let threshold_src_u8_pair = THRESHOLD_WGSL
-                .replace(TEXEL_I32, TEXEL_U32)
-                .replace(BOUNDS_I32, BOUNDS_U8);
             let image_layout_packed = bind_layout(
                 device,
                 "image_packed",
@@ -302,36 +306,29 @@ impl RegionGrower {
             main_entries.extend((1..=9).map(|b| storage(b, false)));
             let main_layout = bind_layout(device, "main", &main_entries);
             let main = [&main_layout];
-            let variants = |name: &str, source: &str, image: &wgpu::BindGroupLayout| {
-                let layout = pipeline_layout(device, name, &[&threshold_layout, image]);
-                [source.replace(LOCKS_ON, LOCKS_OFF), source.to_string()].map(|source| Lazy {
-                    source,
+            let variants = |kind: ImageKind| {
+                let image = match kind {
+                    ImageKind::TextureI16 => &image_layout_i16,
+                    ImageKind::TextureF32 => &image_layout_f32,
+                    ImageKind::TextureU8Pair => &image_layout_u8_pair,
+                    ImageKind::PackedI16 | ImageKind::PackedU8 => &image_layout_packed,
+                };
+                let name = format!("threshold_{kind:?}");
+                let layout = pipeline_layout(device, &name, &[&threshold_layout, image]);
+                [false, true].map(|locks| Lazy {
+                    variant: kind.threshold_variant(locks),
                     layout: layout.clone(),
                     pipeline: OnceLock::new(),
                 })
             };
             RegionGrower {
-                threshold: [
-                    variants("threshold_i16", THRESHOLD_WGSL, &image_layout_i16),
-                    variants("threshold_f32", &threshold_src_f32, &image_layout_f32),
-                    variants(
-                        "threshold_packed",
-                        THRESHOLD_PACKED_WGSL,
-                        &image_layout_packed,
-                    ),
-                    variants("threshold_u8", THRESHOLD_U8_WGSL, &image_layout_packed),
-                    variants(
-                        "threshold_u8pair",
-                        &threshold_src_u8_pair,
-                        &image_layout_u8_pair,
-                    ),
-                ],
+                threshold: ImageKind::ALL.map(variants),
                 image_layout_packed,
-                runs: pipeline(device, "runs", RUNS_WGSL, &main),
-                union: pipeline(device, "union", UNION_WGSL, &main),
-                flatten: pipeline(device, "flatten", FLATTEN_WGSL, &main),
-                seeds: pipeline(device, "seeds", SEEDS_WGSL, &main),
-                write: pipeline(device, "write", WRITE_WGSL, &main),
+                runs: pipeline(device, "runs", &runs_src, &main),
+                union: pipeline(device, "union", &union_src, &main),
+                flatten: pipeline(device, "flatten", &flatten_src, &main),
+                seeds: pipeline(device, "seeds", &seeds_src, &main),
+                write: pipeline(device, "write", &write_src, &main),
                 threshold_layout,
                 image_layout_i16,
                 image_layout_f32,
@@ -358,8 +355,9 @@ impl RegionGrower {
             return Ok(p);
         }
         let name = format!("threshold_{kind:?}_{locks}");
+        let source = lazy.variant.source()?;
         let (pipeline, err) = capture_errors(device, || {
-            pipeline_with(device, &name, &lazy.source, &lazy.layout)
+            pipeline_with(device, &name, &source, &lazy.layout)
         });
         if let Some(e) = err {
             return Err(GpuError::Upload(format!("grow pipeline {name}: {e}")));

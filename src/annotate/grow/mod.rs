@@ -25,6 +25,7 @@ use crate::gpu::GpuError;
 use crate::volume::{Volume, each_variant};
 
 pub use gpu::RegionGrower;
+pub(crate) use gpu::shader_variants;
 pub use image::{GrowImage, PackedFormat, PackedImage};
 
 /// Neighbourhood of a voxel.

@@ -15,6 +15,27 @@
 
 use glam::{DMat3, DMat4, DVec3};
 
+/// Why a slice geometry cannot be made.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GeometryError {
+    #[error("volume grid {0:?} is empty")]
+    EmptyGrid([usize; 3]),
+    #[error("voxel-to-RAS matrix is singular")]
+    SingularMatrix,
+    #[error("slice would be {0} pixels wide")]
+    TooWide(f64),
+    #[error("slice index {index} is outside 0..{voxels} (voxel axis {axis})")]
+    IndexOutside {
+        index: usize,
+        voxels: usize,
+        axis: usize,
+    },
+    #[error("slice position {0} mm is not finite")]
+    PositionNotFinite(f64),
+    #[error("output size {width}x{height} must be 1..=16384 each")]
+    OutputSize { width: u32, height: u32 },
+}
+
 /// The three orthogonal planes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SlicePlane {
@@ -140,13 +161,13 @@ impl SliceGeometry {
         plane: SlicePlane,
         position: SlicePosition,
         convention: Convention,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, GeometryError> {
         if volume_shape.contains(&0) {
-            return Err(format!("volume grid {volume_shape:?} is empty"));
+            return Err(GeometryError::EmptyGrid(volume_shape));
         }
         let linear = DMat3::from_mat4(ras_from_voxel);
         if linear.determinant().abs() < 1e-12 {
-            return Err("voxel-to-RAS matrix is singular".into());
+            return Err(GeometryError::SingularMatrix);
         }
         let (right, down, normal) = plane.screen_axes(convention);
         let cols = [linear.x_axis, linear.y_axis, linear.z_axis];
@@ -184,12 +205,12 @@ impl SliceGeometry {
                     (lo.min(p), hi.max(p))
                 })
         };
-        let grid = |dir: DVec3, step: f64| -> Result<(f64, u32), String> {
+        let grid = |dir: DVec3, step: f64| -> Result<(f64, u32), GeometryError> {
             let (lo, hi) = span(dir);
             let steps = (hi - lo) / step;
             let n = (steps - GRID_EPS).ceil().max(0.0) + 1.0;
             if !(1.0..=16384.0).contains(&n) {
-                return Err(format!("slice would be {n} pixels wide"));
+                return Err(GeometryError::TooWide(n));
             }
             // Centre the grid on the span (for whole-pixel spans it starts at `lo`).
             let start = (lo + hi) / 2.0 - (n - 1.0) / 2.0 * step;
@@ -207,9 +228,11 @@ impl SliceGeometry {
                     _ => n_voxels / 2,
                 };
                 if index >= n_voxels {
-                    return Err(format!(
-                        "slice index {index} is outside 0..{n_voxels} (voxel axis {axis_n})"
-                    ));
+                    return Err(GeometryError::IndexOutside {
+                        index,
+                        voxels: n_voxels,
+                        axis: axis_n,
+                    });
                 }
                 let mut centre = DVec3::from_array(volume_shape.map(|n| (n - 1) as f64 / 2.0));
                 centre[axis_n] = index as f64;
@@ -217,7 +240,7 @@ impl SliceGeometry {
             }
         };
         if !depth_mm.is_finite() {
-            return Err(format!("slice position {depth_mm} mm is not finite"));
+            return Err(GeometryError::PositionNotFinite(depth_mm));
         }
         Ok(SliceGeometry {
             plane,
@@ -236,11 +259,9 @@ impl SliceGeometry {
 
     /// The same field of view resampled into `width`×`height` square pixels,
     /// centred and letterboxed (aspect preserved).
-    pub fn resized(&self, width: u32, height: u32) -> Result<Self, String> {
+    pub fn resized(&self, width: u32, height: u32) -> Result<Self, GeometryError> {
         if width == 0 || height == 0 || width > 16384 || height > 16384 {
-            return Err(format!(
-                "output size {width}x{height} must be 1..=16384 each"
-            ));
+            return Err(GeometryError::OutputSize { width, height });
         }
         let fov_mm = [
             self.size[0] as f64 * self.spacing_mm[0],

@@ -31,6 +31,7 @@ use crate::volume::Volume;
 pub use bricks::BrickLayout;
 pub use camera::{Camera, RayFrame, StandardView};
 pub use params::RaymarchParams;
+pub(crate) use pipelines::shader_variants;
 use pipelines::{PipelineKey, Variant, make_variant};
 pub use transfer::{TransferFunction, TransferPreset};
 

@@ -59,7 +59,7 @@ impl RaymarchParams {
             None => ([-0.5; 3], shape.map(|n| n as f64 - 0.5)),
         };
         let window = settings.window.unwrap_or_else(|| {
-            super::reference::window_for_range(volume.value_range.0, volume.value_range.1)
+            crate::render::window::window_for_range(volume.value_range.0, volume.value_range.1)
         });
         let (window_lo, window_scale) =
             crate::render::window::Window::new(window.0, window.1).gpu_params();

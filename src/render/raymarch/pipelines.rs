@@ -1,25 +1,14 @@
-//! The raymarch pipelines, per image format: one per specialisation of
-//! shaders/raymarch.wgsl (mode, labels, PAIR_X, COLUMN), each compiled on first use.
+//! The raymarch pipelines, per image format: one per variant of
+//! shaders/raymarch.wgsl (defs FORMAT, MODE, LABELS, PAIR_X, COLUMN), each compiled
+//! on first use, and the brick pass (brick_minmax.wgsl, def FORMAT).
 
 use std::sync::OnceLock;
 
+use crate::gpu::shader::{FORMATS, Shader, Variant as ShaderVariant, format_def};
 use crate::gpu::volume_texture::VolumeFormat;
 use crate::gpu::{GpuError, capture_errors};
 
 use super::RenderMode;
-
-const RAYMARCH_WGSL: &str = include_str!("../../../shaders/raymarch.wgsl");
-const BRICK_WGSL: &str = include_str!("../../../shaders/brick_minmax.wgsl");
-/// The volume binding as written (r32float); rewritten for r16sint images.
-const TEXEL_F32: &str = "texture_3d<f32>; // VOLUME_TEXEL_TYPE";
-const TEXEL_I32: &str = "texture_3d<i32>; // VOLUME_TEXEL_TYPE";
-const TEXEL_U32: &str = "texture_3d<u32>; // VOLUME_TEXEL_TYPE";
-/// Defaults of the per-pipeline constants as written, rewritten per pipeline.
-const MODE_MARKER: &str = "const MODE: u32 = MODE_MIP; // SPECIALISED";
-const LABELS_MARKER: &str = "const LABELS: bool = false; // SPECIALISED";
-const PAIRS_MARKER: &str = "const PAIRS: bool = false; // SPECIALISED";
-const PAIR_X_MARKER: &str = "const PAIR_X: bool = false; // SPECIALISED";
-const COLUMN_MARKER: &str = "const COLUMN: bool = false; // SPECIALISED";
 
 /// Modes in the order of `MODE_*` in raymarch.wgsl.
 const MODES: [RenderMode; 5] = [
@@ -69,10 +58,24 @@ impl PipelineKey {
         self.column
     }
 
+    /// The mode's index in [`MODES`]: `MODE_*` in raymarch.wgsl.
+    fn mode_index(&self) -> usize {
+        MODES.iter().position(|&x| x == self.mode).unwrap_or(0)
+    }
+
     fn index(&self) -> usize {
-        let m = MODES.iter().position(|&x| x == self.mode).unwrap_or(0);
-        ((m * 2 + usize::from(self.labels)) * 2 + usize::from(self.pair_x)) * 2
+        ((self.mode_index() * 2 + usize::from(self.labels)) * 2 + usize::from(self.pair_x)) * 2
             + usize::from(self.column)
+    }
+
+    /// raymarch.wgsl specialised for this key and images of `format`.
+    fn shader_variant(&self, format: VolumeFormat) -> ShaderVariant {
+        ShaderVariant::new(Shader::Raymarch)
+            .with("FORMAT", format_def(format))
+            .with("MODE", self.mode_index() as u32)
+            .with("LABELS", self.labels)
+            .with("PAIR_X", self.pair_x)
+            .with("COLUMN", self.column)
     }
 
     /// Every distinct key for images of `format`.
@@ -96,12 +99,26 @@ impl PipelineKey {
 
 const SLOTS: usize = MODES.len() * 8;
 
+/// brick_minmax.wgsl for images of `format`.
+fn brick_variant(format: VolumeFormat) -> ShaderVariant {
+    ShaderVariant::new(Shader::BrickMinmax).with("FORMAT", format_def(format))
+}
+
+/// Every shader variant the raymarcher builds, for every image format.
+pub(crate) fn shader_variants() -> impl Iterator<Item = ShaderVariant> {
+    FORMATS.into_iter().flat_map(|format| {
+        std::iter::once(brick_variant(format)).chain(
+            PipelineKey::all(format)
+                .into_iter()
+                .map(move |key| key.shader_variant(format)),
+        )
+    })
+}
+
 /// The pipelines of one image format.
 pub(crate) struct Variant {
     suffix: &'static str,
-    pairs: bool,
-    /// raymarch.wgsl for this format, before the per-pipeline constants.
-    base: String,
+    format: VolumeFormat,
     /// Per [`PipelineKey::index`], each built on first use: compiling all of them
     /// up front took a third of a second at start-up on lavapipe.
     raymarch: Vec<OnceLock<wgpu::ComputePipeline>>,
@@ -123,16 +140,7 @@ impl Variant {
         if let Some(p) = cell.get() {
             return Ok(p);
         }
-        let m = MODES.iter().position(|&x| x == key.mode).unwrap_or(0);
-        let mut src = specialise(&self.base, MODE_MARKER, &format!("const MODE: u32 = {m}u;"))?;
-        for (marker, name, on) in [
-            (LABELS_MARKER, "LABELS", key.labels),
-            (PAIRS_MARKER, "PAIRS", self.pairs),
-            (PAIR_X_MARKER, "PAIR_X", key.pair_x),
-            (COLUMN_MARKER, "COLUMN", key.column),
-        ] {
-            src = specialise(&src, marker, &format!("const {name}: bool = {on};"))?;
-        }
+        let src = key.shader_variant(self.format).source()?;
         let name = format!("{}_{index}", self.suffix);
         let (pipeline, err) = capture_errors(device, || {
             make_pipeline(device, &name, &src, &self.pipeline_layout)
@@ -224,16 +232,6 @@ fn make_pipeline(
     })
 }
 
-/// Replaces `marker` in `source`, failing if the shader no longer has it.
-fn specialise(source: &str, marker: &str, with: &str) -> Result<String, GpuError> {
-    if !source.contains(marker) {
-        return Err(GpuError::Upload(format!(
-            "shader lacks the marker {marker:?}"
-        )));
-    }
-    Ok(source.replace(marker, with))
-}
-
 pub(crate) fn make_variant(
     device: &wgpu::Device,
     format: VolumeFormat,
@@ -242,13 +240,6 @@ pub(crate) fn make_variant(
         VolumeFormat::I16 => ("i16", wgpu::TextureSampleType::Sint),
         VolumeFormat::F32 => ("f32", wgpu::TextureSampleType::Float { filterable: false }),
         VolumeFormat::U8Pair => ("u8pair", wgpu::TextureSampleType::Uint),
-    };
-    let source = |wgsl: &str| -> Result<String, GpuError> {
-        Ok(match format {
-            VolumeFormat::I16 => specialise(wgsl, TEXEL_F32, TEXEL_I32)?,
-            VolumeFormat::F32 => specialise(wgsl, TEXEL_F32, TEXEL_F32)?,
-            VolumeFormat::U8Pair => specialise(wgsl, TEXEL_F32, TEXEL_U32)?,
-        })
     };
     let label_type = wgpu::TextureSampleType::Uint;
     let raymarch_entries = [
@@ -285,18 +276,7 @@ pub(crate) fn make_variant(
         },
     ];
 
-    let base = source(RAYMARCH_WGSL)?;
-    // Fail here, not at the first frame, if a marker went missing.
-    for marker in [
-        MODE_MARKER,
-        LABELS_MARKER,
-        PAIRS_MARKER,
-        PAIR_X_MARKER,
-        COLUMN_MARKER,
-    ] {
-        specialise(&base, marker, "")?;
-    }
-    let brick_src = source(BRICK_WGSL)?;
+    let brick_src = brick_variant(format).source()?;
     let (variant, err) = capture_errors(device, || {
         let (raymarch_layout, pipeline_layout) = make_layouts(device, suffix, &raymarch_entries);
         let brick_name = format!("bricks_{suffix}");
@@ -304,8 +284,7 @@ pub(crate) fn make_variant(
         let bricks = make_pipeline(device, &brick_name, &brick_src, &brick_layout);
         Variant {
             suffix,
-            pairs: format == VolumeFormat::U8Pair,
-            base,
+            format,
             raymarch: (0..SLOTS).map(|_| OnceLock::new()).collect(),
             raymarch_layout,
             pipeline_layout,

@@ -1,4 +1,5 @@
-//! Plain CPU references for the GPU passes (tests), and the shared windowing formula.
+//! Plain CPU references for the GPU passes (tests), and the windowing formula they
+//! share with the MPR pass.
 
 use glam::{Mat4, Vec3};
 
@@ -14,18 +15,6 @@ use super::transfer::{TransferFunction, corrected_alpha, pack_rgb8, unpack_rgb8}
 /// `slice` give the same grey for the same window.
 pub fn window_grey(value: f64, center: f64, width: f64) -> u8 {
     crate::render::window::grey(value, center, width)
-}
-
-/// Window (centre, width) that maps `lo` to 0 and `hi` to 255: the last grey
-/// bin is centred on `hi`, so float rounding cannot push it down to 254.
-pub fn window_for_range(lo: f64, hi: f64) -> (f64, f64) {
-    let span = (hi - lo).max(0.0);
-    let width = if span > 0.0 {
-        span * 256.0 / 255.5
-    } else {
-        1.0
-    };
-    (lo + width / 2.0, width)
 }
 
 /// World (RAS) forward, screen-right and screen-up unit vectors of a standard view,
@@ -320,6 +309,7 @@ fn trilinear(volume: &Volume, p: Vec3) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::window::window_for_range;
 
     #[test]
     fn window_formula() {

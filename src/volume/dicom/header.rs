@@ -7,6 +7,8 @@ use dicom_dictionary_std::{StandardDataDictionary, tags};
 use dicom_object::{InMemDicomObject, Tag};
 use glam::DVec3;
 
+use crate::volume::LoadErrorKind;
+
 pub(crate) type Object = InMemDicomObject;
 
 /// RescaleSlope / RescaleIntercept (identity when absent).
@@ -195,41 +197,46 @@ pub(crate) fn rescale(obj: &Object) -> Option<Rescale> {
     })
 }
 
-/// Reads the image header; `Err` holds what is wrong with it.
-pub(crate) fn image_header(obj: &super::FileObject) -> Result<ImageHeader, String> {
-    let rows = get_int(obj, tags::ROWS).ok_or("Rows (0028,0010) is missing")?;
-    let columns = get_int(obj, tags::COLUMNS).ok_or("Columns (0028,0011) is missing")?;
+/// Reads the image header; `Err` says what is wrong with it
+/// ([`LoadErrorKind::BadHeader`]).
+pub(crate) fn image_header(obj: &super::FileObject) -> Result<ImageHeader, LoadErrorKind> {
+    let bad = LoadErrorKind::BadHeader;
+    let missing = |what: &str| bad(format!("{what} is missing"));
+    let rows = get_int(obj, tags::ROWS).ok_or_else(|| missing("Rows (0028,0010)"))?;
+    let columns = get_int(obj, tags::COLUMNS).ok_or_else(|| missing("Columns (0028,0011)"))?;
     let mut warnings = Vec::new();
     let bits_allocated =
-        get_int(obj, tags::BITS_ALLOCATED).ok_or("BitsAllocated (0028,0100) is missing")?;
+        get_int(obj, tags::BITS_ALLOCATED).ok_or_else(|| missing("BitsAllocated (0028,0100)"))?;
     let bits_stored = get_int(obj, tags::BITS_STORED).unwrap_or(bits_allocated);
     let samples_per_pixel = get_int(obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1);
     let pixel_representation = get_int(obj, tags::PIXEL_REPRESENTATION).unwrap_or(0);
     if rows <= 0 || columns <= 0 || rows > 65535 || columns > 65535 {
-        return Err(format!(
+        return Err(bad(format!(
             "Rows {rows} × Columns {columns} is not a valid image size"
-        ));
+        )));
     }
     let size = [rows, columns, samples_per_pixel, bits_allocated];
     let frames = match number_of_frames(obj) {
         Ok(n) => n,
-        Err(text) => infer_frames(obj, size, &text, &mut warnings)?,
+        Err(invalid) => infer_frames(obj, size, &invalid, &mut warnings)?,
     };
     if frames <= 0 || frames > i64::from(u32::MAX) {
-        return Err(format!("NumberOfFrames {frames} is not valid"));
+        return Err(bad(format!("NumberOfFrames {frames} is not valid")));
     }
     if !matches!(bits_allocated, 1 | 8 | 16 | 32) {
-        return Err(format!(
+        return Err(bad(format!(
             "BitsAllocated {bits_allocated} is not 1, 8, 16 or 32"
-        ));
+        )));
     }
     if bits_stored <= 0 || bits_stored > bits_allocated {
-        return Err(format!(
+        return Err(bad(format!(
             "BitsStored {bits_stored} does not fit BitsAllocated {bits_allocated}"
-        ));
+        )));
     }
     if !(1..=4).contains(&samples_per_pixel) {
-        return Err(format!("SamplesPerPixel {samples_per_pixel} is not valid"));
+        return Err(bad(format!(
+            "SamplesPerPixel {samples_per_pixel} is not valid"
+        )));
     }
     let implicit_vr = super::transfer_syntax(obj) == super::syntax::IMPLICIT_VR_LE;
     let (modality_lut, lut_warning) =
@@ -257,15 +264,22 @@ pub(crate) fn image_header(obj: &super::FileObject) -> Result<ImageHeader, Strin
     })
 }
 
-/// NumberOfFrames: 1 when absent; `Err` with the text when present but not
-/// a whole number (badVR.dcm has "1A").
-fn number_of_frames(obj: &Object) -> Result<i64, String> {
+/// A NumberOfFrames that is present but not a whole number; holds its text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("NumberOfFrames {0:?} is not a whole number")]
+struct InvalidNumberOfFrames(String);
+
+/// NumberOfFrames: 1 when absent; `Err` when present but not a whole number
+/// (badVR.dcm has "1A").
+fn number_of_frames(obj: &Object) -> Result<i64, InvalidNumberOfFrames> {
     if obj.get(tags::NUMBER_OF_FRAMES).is_none() {
         return Ok(1);
     }
     match get_int(obj, tags::NUMBER_OF_FRAMES) {
         Some(n) => Ok(n),
-        None => Err(get_str(obj, tags::NUMBER_OF_FRAMES).unwrap_or_default()),
+        None => Err(InvalidNumberOfFrames(
+            get_str(obj, tags::NUMBER_OF_FRAMES).unwrap_or_default(),
+        )),
     }
 }
 
@@ -274,11 +288,10 @@ fn number_of_frames(obj: &Object) -> Result<i64, String> {
 fn infer_frames(
     obj: &Object,
     [rows, columns, samples, bits]: [i64; 4],
-    text: &str,
+    invalid: &InvalidNumberOfFrames,
     warnings: &mut Vec<String>,
-) -> Result<i64, String> {
+) -> Result<i64, LoadErrorKind> {
     use dicom_core::DicomValue;
-    let invalid = format!("NumberOfFrames {text:?} is not a whole number");
     let frame_bits = rows * columns * samples * bits;
     let inferred = match obj.get(tags::PIXEL_DATA).map(|e| e.value()) {
         Some(DicomValue::Primitive(v)) if frame_bits > 0 => {
@@ -289,7 +302,7 @@ fn infer_frames(
             let table = seq.offset_table().len() as i64;
             if table > 0 { table } else { 1 }
         }
-        _ => return Err(invalid),
+        _ => return Err(LoadErrorKind::BadHeader(invalid.to_string())),
     };
     warnings.push(format!(
         "{invalid}; {inferred} frame(s) taken from the pixel data"

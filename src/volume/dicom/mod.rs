@@ -58,26 +58,40 @@ pub(crate) fn open_full(path: &Path) -> Result<(FileObject, Vec<String>), LoadEr
     parse_bytes(&bytes, path)
 }
 
-fn parse(bytes: &[u8]) -> Result<FileObject, String> {
-    guard(|| {
+/// Why the DICOM parser could not read a data set.
+#[derive(Debug, thiserror::Error)]
+enum ParseError {
+    #[error(transparent)]
+    Panic(#[from] DecoderPanic),
+    #[error(transparent)]
+    Read(#[from] dicom_object::ReadError),
+}
+
+fn parse(bytes: &[u8]) -> Result<FileObject, ParseError> {
+    Ok(guard(|| {
         OpenFileOptions::new()
             .read_to(tags::PIXEL_DATA)
             .read_preamble(ReadPreamble::Always)
             .from_reader(bytes)
-    })?
-    .map_err(|e| e.to_string())
+    })??)
 }
+
+/// Third-party parsing or decoding code panicked on malformed input; holds
+/// the panic's message.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("malformed data made the decoder fail ({0})")]
+pub(crate) struct DecoderPanic(String);
 
 /// Runs third-party parsing/decoding code, turning a panic on malformed
 /// input (e.g. the RLE decoder indexing past a short segment) into an error.
-pub(crate) fn guard<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+pub(crate) fn guard<T>(f: impl FnOnce() -> T) -> Result<T, DecoderPanic> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
         let what = payload
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_default();
-        format!("malformed data made the decoder fail ({what})")
+        DecoderPanic(what)
     })
 }
 
@@ -91,7 +105,7 @@ fn parse_bytes(bytes: &[u8], path: &Path) -> Result<(FileObject, Vec<String>), L
 /// The parser reads one element past PixelData, so bytes trailing it fail
 /// the parse; where the length walk could not locate PixelData, retry with
 /// the input cut after each candidate PixelData. Otherwise say what is wrong.
-fn recover(bytes: &[u8], path: &Path, parse_error: &str) -> Result<FileObject, LoadError> {
+fn recover(bytes: &[u8], path: &Path, parse_error: &ParseError) -> Result<FileObject, LoadError> {
     for end in syntax::pixel_data_ends(bytes) {
         if let Some(head) = bytes.get(..end)
             && let Ok(obj) = parse(head)
@@ -99,7 +113,10 @@ fn recover(bytes: &[u8], path: &Path, parse_error: &str) -> Result<FileObject, L
             return Ok(obj);
         }
     }
-    Err(LoadError::new(path, syntax::diagnose(bytes, parse_error)))
+    Err(LoadError::new(
+        path,
+        syntax::diagnose(bytes, &parse_error.to_string()),
+    ))
 }
 
 pub(crate) fn transfer_syntax(obj: &FileObject) -> String {
@@ -119,7 +136,7 @@ pub(crate) fn checked_header(obj: &FileObject) -> Result<(ImageHeader, String), 
             "the data set has no PixelData (7FE0,0010): not an image".into(),
         ));
     }
-    let hdr = header::image_header(obj).map_err(LoadErrorKind::BadHeader)?;
+    let hdr = header::image_header(obj)?;
     Ok((hdr, ts))
 }
 

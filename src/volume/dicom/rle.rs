@@ -3,41 +3,70 @@
 //! segments (found by fuzzing; a panic aborts under libFuzzer and in any
 //! program built with panic = abort).
 
+/// Why an RLE frame could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum RleError {
+    #[error("RLE header is shorter than 4 bytes")]
+    HeaderTooShort,
+    #[error("RLE header is truncated")]
+    HeaderTruncated,
+    #[error(
+        "RLE frame has {segments} segments, {expected} expected for one sample of {} bits",
+        8 * expected
+    )]
+    Segments { segments: usize, expected: usize },
+    #[error("RLE segment {segment} spans {start}..{end}, outside the {len}-byte frame")]
+    SegmentOutside {
+        segment: usize,
+        start: usize,
+        end: usize,
+        len: usize,
+    },
+    #[error("RLE segment {segment} decodes to {got} bytes, {expected} expected")]
+    SegmentLength {
+        segment: usize,
+        got: usize,
+        expected: usize,
+    },
+}
+
 /// Decodes one frame's fragment into little-endian samples
 /// (`rows × columns × bytes_per_sample` bytes, one sample per pixel).
 pub(crate) fn decode_frame(
     fragment: &[u8],
     pixels: usize,
     bytes_per_sample: usize,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, RleError> {
     let word = |n: usize| -> Option<u32> {
         let b = fragment.get(4 * n..4 * n + 4)?;
         Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     };
-    let segments = word(0).ok_or("RLE header is shorter than 4 bytes")? as usize;
+    let segments = word(0).ok_or(RleError::HeaderTooShort)? as usize;
     if segments != bytes_per_sample {
-        return Err(format!(
-            "RLE frame has {segments} segments, {bytes_per_sample} expected for one sample of \
-             {} bits",
-            8 * bytes_per_sample
-        ));
+        return Err(RleError::Segments {
+            segments,
+            expected: bytes_per_sample,
+        });
     }
     let mut out = vec![0u8; pixels * bytes_per_sample];
     for s in 0..segments {
-        let start = word(1 + s).ok_or("RLE header is truncated")? as usize;
+        let start = word(1 + s).ok_or(RleError::HeaderTruncated)? as usize;
         let end = if s + 1 < segments {
-            word(2 + s).ok_or("RLE header is truncated")? as usize
+            word(2 + s).ok_or(RleError::HeaderTruncated)? as usize
         } else {
             fragment.len()
         };
-        let segment = fragment.get(start..end).ok_or_else(|| {
-            format!(
-                "RLE segment {s} spans {start}..{end}, outside the {}-byte frame",
-                fragment.len()
-            )
+        let segment = fragment.get(start..end).ok_or(RleError::SegmentOutside {
+            segment: s,
+            start,
+            end,
+            len: fragment.len(),
         })?;
-        let plane = unpack_bits(segment, pixels)
-            .map_err(|got| format!("RLE segment {s} decodes to {got} bytes, {pixels} expected"))?;
+        let plane = unpack_bits(segment, pixels).map_err(|got| RleError::SegmentLength {
+            segment: s,
+            got,
+            expected: pixels,
+        })?;
         // Segment 0 holds the most significant bytes; output is little-endian.
         let byte = bytes_per_sample - 1 - s;
         for (px, &v) in plane.iter().enumerate() {
@@ -105,11 +134,16 @@ mod tests {
         assert!(decode_frame(&[], 4, 1).is_err());
         assert!(decode_frame(&[1, 0, 0, 0], 4, 1).is_err());
         let short = frame(&[&[0x01, 7, 7]]);
-        assert!(
-            decode_frame(&short, 4, 1)
-                .unwrap_err()
-                .contains("decodes to 2 bytes")
+        let e = decode_frame(&short, 4, 1).unwrap_err();
+        assert_eq!(
+            e,
+            RleError::SegmentLength {
+                segment: 0,
+                got: 2,
+                expected: 4
+            }
         );
+        assert!(e.to_string().contains("decodes to 2 bytes"), "{e}");
         let mut bad_offset = frame(&[&[0x03, 1, 2, 3, 4]]);
         bad_offset[4..8].copy_from_slice(&9999u32.to_le_bytes());
         assert!(decode_frame(&bad_offset, 4, 1).is_err());

@@ -116,11 +116,20 @@ pub(crate) fn check_supported(uid: &str) -> Result<(), LoadErrorKind> {
     )))
 }
 
+/// Why the file meta group could not be read.
+#[derive(Debug, thiserror::Error)]
+enum MetaError {
+    #[error(transparent)]
+    Walk(LoadErrorKind),
+    #[error(transparent)]
+    Panic(#[from] super::DecoderPanic),
+    #[error(transparent)]
+    Read(#[from] dicom_object::meta::Error),
+}
+
 /// dicom-object's meta table, read only after every meta element's length
 /// has been checked against the bytes that follow it.
-fn checked_meta_table(
-    bytes: &[u8],
-) -> Result<Result<FileMetaTable, dicom_object::meta::Error>, String> {
+fn checked_meta_table(bytes: &[u8]) -> Result<FileMetaTable, MetaError> {
     let meta = bytes.get(132..).unwrap_or(&[]);
     let mut pos = 0usize;
     while let Some(head) = meta.get(pos..pos + 4) {
@@ -128,9 +137,11 @@ fn checked_meta_table(
             break;
         }
         pos = walk::walk_element(meta, pos, Encoding::EXPLICIT_LE, 0, &mut Notes::default())
-            .map_err(|e| e.to_string())?;
+            .map_err(MetaError::Walk)?;
     }
-    super::guard(|| FileMetaTable::from_reader(bytes.get(128..).unwrap_or(&[])))
+    Ok(super::guard(|| {
+        FileMetaTable::from_reader(bytes.get(128..).unwrap_or(&[]))
+    })??)
 }
 
 pub(crate) fn has_dicm_marker(bytes: &[u8]) -> bool {
@@ -147,10 +158,7 @@ pub(crate) fn diagnose(bytes: &[u8], parse_error: &str) -> LoadErrorKind {
         ));
     }
     let meta = match checked_meta_table(bytes) {
-        Ok(Ok(meta)) => meta,
-        Ok(Err(e)) => {
-            return LoadErrorKind::Corrupt(format!("cannot read the file meta group: {e}"));
-        }
+        Ok(meta) => meta,
         Err(e) => {
             return LoadErrorKind::Corrupt(format!("cannot read the file meta group: {e}"));
         }
@@ -243,7 +251,7 @@ fn pixel_value_offset(bytes: &[u8], ts: &str) -> Option<usize> {
 /// Where candidate PixelData elements end: a parse cut there ignores any
 /// trailing bytes (e.g. zero padding that would otherwise be read as elements).
 pub(crate) fn pixel_data_ends(bytes: &[u8]) -> Vec<usize> {
-    let Ok(Ok(meta)) = checked_meta_table(bytes) else {
+    let Ok(meta) = checked_meta_table(bytes) else {
         return Vec::new();
     };
     let ts = meta

@@ -3,6 +3,12 @@
 
 use glam::{DMat3, DMat4, DVec3, DVec4};
 
+use crate::volume::LoadErrorKind;
+
+fn bad(message: String) -> LoadErrorKind {
+    LoadErrorKind::BadHeader(message)
+}
+
 /// The header fields rayseg uses, widened to the NIfTI-2 types.
 #[derive(Clone, Debug)]
 pub struct Header {
@@ -42,19 +48,25 @@ pub fn sniff(bytes: &[u8]) -> Option<(u8, bool)> {
     None
 }
 
-pub fn parse(bytes: &[u8]) -> Result<Header, String> {
+pub fn parse(bytes: &[u8]) -> Result<Header, LoadErrorKind> {
     match sniff(bytes) {
         Some((1, _)) => parse_nifti1(bytes),
         Some((2, big_endian)) => parse_nifti2(bytes, big_endian),
-        _ => Err("first four bytes are not a NIfTI-1 (348) or NIfTI-2 (540) header size".into()),
+        _ => Err(bad(
+            "first four bytes are not a NIfTI-1 (348) or NIfTI-2 (540) header size".into(),
+        )),
     }
 }
 
-fn parse_nifti1(bytes: &[u8]) -> Result<Header, String> {
-    let raw = bytes
-        .get(..NIFTI1_SIZE)
-        .ok_or_else(|| format!("NIfTI-1 header needs 348 bytes, file has {}", bytes.len()))?;
-    let h = nifti::NiftiHeader::from_reader(raw).map_err(|e| format!("NIfTI-1 header: {e}"))?;
+fn parse_nifti1(bytes: &[u8]) -> Result<Header, LoadErrorKind> {
+    let raw = bytes.get(..NIFTI1_SIZE).ok_or_else(|| {
+        bad(format!(
+            "NIfTI-1 header needs 348 bytes, file has {}",
+            bytes.len()
+        ))
+    })?;
+    let h =
+        nifti::NiftiHeader::from_reader(raw).map_err(|e| bad(format!("NIfTI-1 header: {e}")))?;
     // The crate reads dim as u16; NIfTI-1 stores i16, so values above i16::MAX were negative.
     let mut dim = [0i64; 8];
     for (d, &raw_d) in dim.iter_mut().zip(h.dim.iter()) {
@@ -109,12 +121,15 @@ impl Fields<'_> {
     }
 }
 
-fn parse_nifti2(bytes: &[u8], big_endian: bool) -> Result<Header, String> {
-    let raw = bytes
-        .get(..NIFTI2_SIZE)
-        .ok_or_else(|| format!("NIfTI-2 header needs 540 bytes, file has {}", bytes.len()))?;
+fn parse_nifti2(bytes: &[u8], big_endian: bool) -> Result<Header, LoadErrorKind> {
+    let raw = bytes.get(..NIFTI2_SIZE).ok_or_else(|| {
+        bad(format!(
+            "NIfTI-2 header needs 540 bytes, file has {}",
+            bytes.len()
+        ))
+    })?;
     if &raw[4..8] != b"n+2\0" && &raw[4..8] != b"ni2\0" {
-        return Err("NIfTI-2 magic is not \"n+2\"".into());
+        return Err(bad("NIfTI-2 magic is not \"n+2\"".into()));
     }
     let r = Fields {
         bytes: raw,
@@ -151,7 +166,7 @@ pub enum AffineSource {
 
 /// nibabel's `get_best_affine`: sform when its code is set, else qform, else
 /// a scaling-only matrix centred on the grid with x flipped.
-pub fn best_affine(h: &Header, shape: [usize; 3]) -> Result<(DMat4, AffineSource), String> {
+pub fn best_affine(h: &Header, shape: [usize; 3]) -> Result<(DMat4, AffineSource), LoadErrorKind> {
     if h.sform_code > 0 {
         let [x, y, z] = h.srow;
         let m = DMat4::from_cols(
@@ -189,13 +204,15 @@ pub fn best_affine(h: &Header, shape: [usize; 3]) -> Result<(DMat4, AffineSource
 }
 
 /// The quaternion form, as nibabel's `get_qform` computes it.
-fn qform_affine(h: &Header) -> Result<DMat4, String> {
+fn qform_affine(h: &Header) -> Result<DMat4, LoadErrorKind> {
     let [b, c, d] = h.quatern;
     // nibabel's fillpositive: tolerate tiny negative w² from float32 rounding.
     let w2 = 1.0 - (b * b + c * c + d * d);
     let a = if w2 < 0.0 {
         if w2 < -3.0 * f32::EPSILON as f64 {
-            return Err(format!("qform quaternion ({b}, {c}, {d}) has norm above 1"));
+            return Err(bad(format!(
+                "qform quaternion ({b}, {c}, {d}) has norm above 1"
+            )));
         }
         0.0
     } else {
@@ -204,7 +221,9 @@ fn qform_affine(h: &Header) -> Result<DMat4, String> {
     let rot = quat_to_mat(a, b, c, d);
     let mut vox = DVec3::new(h.pixdim[1], h.pixdim[2], h.pixdim[3]);
     if vox.min_element() < 0.0 {
-        return Err(format!("pixdim[1..4] = {vox} has a negative voxel size"));
+        return Err(bad(format!(
+            "pixdim[1..4] = {vox} has a negative voxel size"
+        )));
     }
     // qfac is pixdim[0]; nibabel fixes anything but ±1 to 1.
     let qfac = if h.pixdim[0] == -1.0 { -1.0 } else { 1.0 };

@@ -110,7 +110,7 @@ pub fn load_nifti_bytes(
         {
             let start = layout.volume_start() as usize;
             let data = scaling::decode_owned(&hdr, whole, start..end as usize, &mut warnings)
-                .map_err(|m| err(LoadErrorKind::Corrupt(m)))?;
+                .map_err(err)?;
             return finish_volume(&hdr, &layout, data, warnings, path);
         }
     }
@@ -136,7 +136,7 @@ fn parse_header(bytes: &[u8], path: &Path) -> Result<Header, LoadError> {
             ),
         ));
     }
-    header::parse(bytes).map_err(|m| {
+    header::parse(bytes).map_err(|bad| {
         let kind = if bytes.len() < header_len(bytes) {
             LoadErrorKind::Truncated {
                 what: "the NIfTI header".into(),
@@ -144,7 +144,7 @@ fn parse_header(bytes: &[u8], path: &Path) -> Result<Header, LoadError> {
                 available: bytes.len() as u64,
             }
         } else {
-            LoadErrorKind::BadHeader(m)
+            bad
         };
         LoadError::new(path, kind)
     })
@@ -233,7 +233,7 @@ impl Layout {
                 )),
             ));
         }
-        let data_offset = data_offset(h).map_err(bad)?;
+        let data_offset = data_offset(h).map_err(|kind| LoadError::new(path, kind))?;
         let layout = Layout {
             shape: [dims[0] as usize, dims[1] as usize, dims[2] as usize],
             volumes: volumes as usize,
@@ -261,28 +261,29 @@ impl Layout {
 
 /// vox_offset, as nibabel reads it: 0 in a single file means "right after the
 /// header and its 4 extension bytes"; anything inside the header is an error.
-fn data_offset(h: &Header) -> Result<u64, String> {
+fn data_offset(h: &Header) -> Result<u64, LoadErrorKind> {
     let v = h.vox_offset;
     let min = (h.header_size + 4) as f64;
     if !v.is_finite() || v < 0.0 || v.fract() != 0.0 {
-        return Err(format!("vox_offset {v} is not a non-negative whole number"));
+        return Err(LoadErrorKind::BadHeader(format!(
+            "vox_offset {v} is not a non-negative whole number"
+        )));
     }
     if v == 0.0 {
         return Ok(min as u64);
     }
     if v < h.header_size as f64 {
-        return Err(format!(
+        return Err(LoadErrorKind::BadHeader(format!(
             "vox_offset {v} points inside the {}-byte header",
             h.header_size
-        ));
+        )));
     }
     Ok(v as u64)
 }
 
 fn build_volume(h: &Header, layout: &Layout, raw: &[u8], path: &Path) -> Result<Volume, LoadError> {
     let mut warnings = Vec::new();
-    let data = scaling::decode(h, raw, &mut warnings)
-        .map_err(|m| LoadError::new(path, LoadErrorKind::Corrupt(m)))?;
+    let data = scaling::decode(h, raw, &mut warnings).map_err(|kind| LoadError::new(path, kind))?;
     finish_volume(h, layout, data, warnings, path)
 }
 
@@ -293,8 +294,8 @@ fn finish_volume(
     mut warnings: Vec<String>,
     path: &Path,
 ) -> Result<Volume, LoadError> {
-    let (ras_from_voxel, source) = header::best_affine(h, layout.shape)
-        .map_err(|m| LoadError::new(path, LoadErrorKind::BadHeader(m)))?;
+    let (ras_from_voxel, source) =
+        header::best_affine(h, layout.shape).map_err(|kind| LoadError::new(path, kind))?;
     if source == AffineSource::Pixdim {
         warnings.push(
             "no sform or qform: orientation unknown, geometry taken from pixdim alone".to_string(),

@@ -1,7 +1,7 @@
 //! Voxel decoding and `scl_slope`/`scl_inter`, applied as nibabel applies them.
 
 use super::header::Header;
-use crate::volume::VoxelData;
+use crate::volume::{LoadErrorKind, VoxelData};
 
 pub fn bytes_per_voxel(datatype: i16) -> Option<u64> {
     Some(match datatype {
@@ -71,7 +71,7 @@ pub fn decode_owned(
     mut bytes: Vec<u8>,
     range: std::ops::Range<usize>,
     warnings: &mut Vec<String>,
-) -> Result<VoxelData, String> {
+) -> Result<VoxelData, LoadErrorKind> {
     if h.datatype != 2 {
         return decode(h, &bytes[range], warnings);
     }
@@ -84,23 +84,32 @@ pub fn decode_owned(
 /// Decodes the voxel bytes and applies scaling. Integer data with integral
 /// slope and intercept stays integer (i16 or i32, whichever holds the result);
 /// otherwise values become f64, as nibabel's `get_fdata` gives them.
-pub fn decode(h: &Header, raw: &[u8], warnings: &mut Vec<String>) -> Result<VoxelData, String> {
-    let data =
-        decode_raw(h, raw).ok_or_else(|| format!("datatype {} cannot be decoded", h.datatype))?;
+pub fn decode(
+    h: &Header,
+    raw: &[u8],
+    warnings: &mut Vec<String>,
+) -> Result<VoxelData, LoadErrorKind> {
+    let data = decode_raw(h, raw).ok_or_else(|| {
+        LoadErrorKind::Corrupt(format!("datatype {} cannot be decoded", h.datatype))
+    })?;
     scale(h, data, warnings)
 }
 
 /// Applies scl_slope and scl_inter as nibabel does.
-fn scale(h: &Header, data: VoxelData, warnings: &mut Vec<String>) -> Result<VoxelData, String> {
+fn scale(
+    h: &Header,
+    data: VoxelData,
+    warnings: &mut Vec<String>,
+) -> Result<VoxelData, LoadErrorKind> {
     let (slope, inter) = (h.scl_slope, h.scl_inter);
     // nibabel: a zero or non-finite slope means "no scaling".
     if slope == 0.0 || !slope.is_finite() {
         return Ok(data);
     }
     if !inter.is_finite() {
-        return Err(format!(
+        return Err(LoadErrorKind::Corrupt(format!(
             "scl_slope {slope} is valid but scl_inter {inter} is not"
-        ));
+        )));
     }
     if slope == 1.0 && inter == 0.0 {
         return Ok(data);

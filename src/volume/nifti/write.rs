@@ -23,7 +23,7 @@ pub fn save_label_map(path: &Path, labels: &[u8], reference: &Volume) -> Result<
             reference.voxel_count()
         ))));
     }
-    let header = label_header(reference).map_err(|m| err(LoadErrorKind::BadOption(m)))?;
+    let header = label_header(reference).map_err(err)?;
     let gz = path
         .file_name()
         .is_some_and(|n| n.to_string_lossy().to_ascii_lowercase().ends_with(".gz"));
@@ -127,12 +127,12 @@ fn deflate_piece(input: &[u8], level: u32, last: bool) -> std::io::Result<(Vec<u
 }
 
 /// A 352-byte little-endian NIfTI-1 header (348 + 4 extension bytes) for u8 data.
-fn label_header(v: &Volume) -> Result<Vec<u8>, String> {
+fn label_header(v: &Volume) -> Result<Vec<u8>, LoadErrorKind> {
     if v.shape.iter().any(|&n| n > i16::MAX as usize) {
-        return Err(format!(
+        return Err(LoadErrorKind::BadOption(format!(
             "grid {:?} exceeds NIfTI-1's 32767 per axis",
             v.shape
-        ));
+        )));
     }
     let mut h = vec![0u8; 352];
     let put = |h: &mut Vec<u8>, at: usize, b: &[u8]| h[at..at + b.len()].copy_from_slice(b);
