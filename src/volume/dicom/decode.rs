@@ -182,8 +182,7 @@ pub(crate) fn decode_frames<'a>(
                         hdr.rows,
                         hdr.columns,
                         hdr.samples_per_pixel,
-                    )
-                    .map_err(LoadErrorKind::Corrupt)?;
+                    )?;
                 }
             }
             // One frame may span several fragments; with more frames the

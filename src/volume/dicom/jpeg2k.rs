@@ -4,6 +4,8 @@
 //! indexes past it when the codestream is larger or has more components
 //! (found by fuzzing), so such frames are refused here with a clear error.
 
+use crate::volume::error::LoadErrorKind;
+
 /// JPEG 2000 transfer syntaxes (Part 1 and High-Throughput).
 pub fn is_jpeg2000(syntax: &str) -> bool {
     let s = syntax.trim_end_matches('\0').trim();
@@ -44,12 +46,12 @@ pub fn check_fragment(
     rows: u32,
     columns: u32,
     samples_per_pixel: u16,
-) -> Result<(), String> {
+) -> Result<(), LoadErrorKind> {
     let Some(start) = codestream_start(fragment) else {
         return Ok(());
     };
     let siz = &fragment[start + 4..];
-    let bad = || "JPEG 2000 codestream with a truncated SIZ segment".to_string();
+    let bad = || LoadErrorKind::Corrupt("JPEG 2000 codestream with a truncated SIZ segment".into());
     // Lsiz(2) Rsiz(2) Xsiz YSiz XOsiz YOsiz XTsiz YTsiz XTOsiz YTOsiz (4 each) Csiz(2).
     let (x, y) = (be32(siz, 4).ok_or_else(bad)?, be32(siz, 8).ok_or_else(bad)?);
     let (x0, y0) = (
@@ -61,9 +63,9 @@ pub fn check_fragment(
         .map(|c| u16::from_be_bytes([c[0], c[1]]))
         .ok_or_else(bad)?;
     if csiz > samples_per_pixel {
-        return Err(format!(
+        return Err(LoadErrorKind::Corrupt(format!(
             "JPEG 2000 codestream has {csiz} components, SamplesPerPixel is {samples_per_pixel}"
-        ));
+        )));
     }
     for c in 0..usize::from(csiz) {
         let at = 38 + 3 * c;
@@ -74,9 +76,9 @@ pub fn check_fragment(
         let w = x.div_ceil(dx).saturating_sub(x0.div_ceil(dx));
         let h = y.div_ceil(dy).saturating_sub(y0.div_ceil(dy));
         if (w, h) != (u64::from(columns), u64::from(rows)) {
-            return Err(format!(
+            return Err(LoadErrorKind::Corrupt(format!(
                 "JPEG 2000 component {c} is {w}×{h} samples, Columns × Rows say {columns}×{rows}"
-            ));
+            )));
         }
     }
     Ok(())
