@@ -109,7 +109,7 @@ fn paint_stroke(h: &mut H, dy: f32) {
 }
 
 fn labels(h: &H) -> Vec<u8> {
-    h.state().document().expect("document").labels.clone()
+    h.state().document().expect("document").labels().to_vec()
 }
 
 fn dirty(h: &H) -> bool {
@@ -352,7 +352,7 @@ fn unsaved_prompt_on_open_cancel_keeps_document() {
     let doc = h.state().document().expect("document");
     assert_eq!(doc.volume_id, volume_id, "Cancel must keep the document");
     assert_eq!(doc.volume.shape, [64, 48, 56]);
-    assert_eq!(differing(&doc.labels, &painted), 0);
+    assert_eq!(differing(doc.labels(), &painted), 0);
     assert!(doc.dirty);
 
     // Discard opens the dropped image.
@@ -456,13 +456,13 @@ fn autosave_is_offered_for_recovery_and_restores_the_labels() {
     assert_eq!(h.state().errors(), &[] as &[String]);
     let doc = h.state().document().expect("document");
     assert_eq!(
-        differing(&doc.labels, &painted),
+        differing(doc.labels(), &painted),
         0,
         "recovered map differs from the painted one"
     );
     assert!(doc.dirty, "recovered labels are unsaved");
     let names: Vec<&str> = doc
-        .label_set
+        .label_set()
         .labels
         .iter()
         .map(|l| l.name.as_str())

@@ -176,13 +176,13 @@ fn brush_undo_grow_and_labels() {
         let grown = doc.count_label(1);
         assert_eq!(grown as u64, preview_voxels);
         let request = doc.grow_request(seed_ijk, &app.grow).expect("request");
-        let mut expected = vec![0u8; doc.labels.len()];
+        let mut expected = vec![0u8; doc.labels().len()];
         // Tolerance is relative to the seed value; all region voxels share the seed's HU here
         // (noise-free phantom, homogeneous tissue), so any region voxel reproduces it.
         grow_cpu(&doc.volume, &mut expected, &request).expect("reference grow");
         let differing = expected
             .iter()
-            .zip(&doc.labels)
+            .zip(doc.labels())
             .filter(|(a, b)| a != b)
             .count();
         assert_eq!(
@@ -216,7 +216,7 @@ fn brush_undo_grow_and_labels() {
     settle(&mut h);
     let doc = h.state().document().expect("document");
     let names: Vec<&str> = doc
-        .label_set
+        .label_set()
         .labels
         .iter()
         .map(|l| l.name.as_str())

@@ -22,8 +22,7 @@ impl RaysegApp {
     /// whose boxes are all back, then runs held actions.
     pub(super) fn sync_gpu_edits(&mut self) {
         if let (Some(g), Some(doc)) = (self.gpu_edits.as_ref(), self.doc.as_mut()) {
-            let shape = doc.volume.shape;
-            match g.sync(doc.volume_id, &mut doc.labels, shape) {
+            match g.sync(doc.volume_id, &mut doc.seg) {
                 Ok(synced) => {
                     if synced.strokes_applied > 0 {
                         doc.gpu_strokes_applied(synced.voxels_changed);

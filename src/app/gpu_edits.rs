@@ -80,13 +80,15 @@ impl GpuEdits {
     }
 
     /// Requests maps for newly submitted strokes, polls without waiting and
-    /// applies finished boxes, in submission order, to `labels` of `volume_id`.
+    /// applies finished boxes, in submission order, to the map of `volume_id`
+    /// through the segmentation document's stroke record (which keeps each
+    /// box's bricks as they were, for undo and the journal).
     pub fn sync(
         &self,
         volume_id: u64,
-        labels: &mut [u8],
-        shape: [usize; 3],
+        seg: &mut crate::annotate::document::SegDocument,
     ) -> Result<Synced, String> {
+        let shape = seg.shape();
         let mut out = Synced::default();
         let mut q = self
             .shared
@@ -115,6 +117,7 @@ impl GpuEdits {
                 break;
             };
             if id == volume_id {
+                let labels = seg.stroke_labels_mut(stroke.bounds);
                 out.voxels_changed += stroke.apply_to(labels, shape).map_err(|e| e.to_string())?;
                 out.strokes_applied += 1;
             }

@@ -6,7 +6,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::annotate::grow::{GrowImage, GrowOutcome, GrowRequest, PackedImage, RegionGrower};
+use crate::annotate::grow::{
+    GrowImage, GrowOutcome, GrowRequest, PackedImage, RegionGrower, VoxelBits,
+};
 use crate::gpu::volume_texture::VolumeTexture;
 use crate::volume::Volume;
 
@@ -41,14 +43,15 @@ impl GpuGrow {
         }))
     }
 
-    /// Grows into `labels` (the document's current map), returning the outcome.
-    pub fn grow(
+    /// The region of `request` as a bitmask (`labels`, the document's map,
+    /// only for the locks).
+    pub fn grow_region(
         &self,
         volume: &Arc<Volume>,
         volume_id: u64,
-        labels: &mut [u8],
+        labels: &[u8],
         request: &GrowRequest,
-    ) -> Result<GrowOutcome, String> {
+    ) -> Result<(VoxelBits, GrowOutcome), String> {
         let (device, queue) = (&self.device, &self.queue);
         let shared = self
             .renderer_image
@@ -91,9 +94,9 @@ impl GpuGrow {
         &self,
         image: GrowImage<'_>,
         volume: &Volume,
-        labels: &mut [u8],
+        labels: &[u8],
         request: &GrowRequest,
-    ) -> Result<GrowOutcome, String> {
+    ) -> Result<(VoxelBits, GrowOutcome), String> {
         let (device, queue) = (&self.device, &self.queue);
         if labels.len() != volume.voxel_count() {
             return Err(format!(
@@ -102,8 +105,10 @@ impl GpuGrow {
                 volume.voxel_count()
             ));
         }
+        let locked = VoxelBits::locked(labels, volume.shape, &request.locked_bits)
+            .map_err(|e| e.to_string())?;
         self.grower
-            .grow(device, queue, image, labels, request)
+            .grow_region(device, queue, image, locked.as_ref(), request)
             .map_err(|e| e.to_string())
     }
 }

@@ -5,6 +5,8 @@ use super::state::Document;
 
 pub fn show(ui: &mut egui::Ui, doc: &mut Document) -> Vec<String> {
     let mut errors = Vec::new();
+    // Edited as a copy: a change is one journaled label-set edit.
+    let mut set = doc.label_set().clone();
     let mut delete = None;
     let mut display_changed = false;
     egui::Grid::new("labels_grid")
@@ -19,8 +21,7 @@ pub fn show(ui: &mut egui::Ui, doc: &mut Document) -> Vec<String> {
             ui.end_row();
             let active = doc.active_label;
             let mut new_active = active;
-            let mut renamed = false;
-            for info in &mut doc.label_set.labels {
+            for info in &mut set.labels {
                 if ui
                     .radio(info.value == active, info.value.to_string())
                     .on_hover_text("Active label")
@@ -29,9 +30,7 @@ pub fn show(ui: &mut egui::Ui, doc: &mut Document) -> Vec<String> {
                     new_active = info.value;
                 }
                 // Fixed size: inside a grid, desired_width alone is squeezed to a few letters.
-                renamed |= ui
-                    .add_sized([110.0, 20.0], egui::TextEdit::singleline(&mut info.name))
-                    .changed();
+                ui.add_sized([110.0, 20.0], egui::TextEdit::singleline(&mut info.name));
                 display_changed |= ui.color_edit_button_srgb(&mut info.color).changed();
                 display_changed |= ui
                     .checkbox(&mut info.visible, "")
@@ -44,18 +43,17 @@ pub fn show(ui: &mut egui::Ui, doc: &mut Document) -> Vec<String> {
             if new_active != active {
                 doc.active_label = new_active;
             }
-            if renamed {
-                doc.dirty = true;
-            }
         });
-    if let Some(info) = doc.label_set.get_mut(doc.active_label) {
+    if let Some(info) = set.get_mut(doc.active_label) {
         display_changed |= ui
             .add(egui::Slider::new(&mut info.opacity, 0.0..=1.0).text("Opacity"))
             .changed();
     }
+    if let Err(e) = doc.set_label_set(set) {
+        errors.push(e);
+    }
     if display_changed {
         doc.display_version += 1;
-        doc.dirty = true;
     }
     ui.horizontal(|ui| {
         if ui.button("Add label").clicked() && doc.add_label().is_none() {
@@ -93,7 +91,7 @@ pub fn show(ui: &mut egui::Ui, doc: &mut Document) -> Vec<String> {
         ui.end_row();
         for s in &doc.stats {
             let name = doc
-                .label_set
+                .label_set()
                 .get(s.label)
                 .map_or_else(|| s.label.to_string(), |l| l.name.clone());
             ui.label(name);

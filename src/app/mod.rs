@@ -371,13 +371,13 @@ impl RaysegApp {
         if self.stats_job.is_none()
             && let Some(doc) = self.doc.as_ref()
             && doc.stats_version != doc.labels_version
-            && doc.stroke_before.is_none()
+            && !doc.in_stroke()
         {
             let (tx, rx) = channel();
             let (volume, labels, names) = (
                 doc.volume.clone(),
-                doc.labels.clone(),
-                doc.label_set.clone(),
+                doc.labels().to_vec(),
+                doc.label_set().clone(),
             );
             let (id, version) = (doc.volume_id, doc.labels_version);
             std::thread::spawn(move || {
@@ -416,7 +416,7 @@ impl RaysegApp {
         // With a label map, start the crosshair on the labelled voxels' centroid.
         let [ni, nj, _] = doc.volume.shape;
         let (mut sum, mut n) = (glam::DVec3::ZERO, 0u64);
-        for (idx, _) in doc.labels.iter().enumerate().filter(|(_, l)| **l != 0) {
+        for (idx, _) in doc.labels().iter().enumerate().filter(|(_, l)| **l != 0) {
             sum += glam::DVec3::new(
                 (idx % ni) as f64,
                 ((idx / ni) % nj) as f64,
@@ -465,13 +465,13 @@ impl RaysegApp {
                 let generation = self.grow_generation;
                 let (tx, rx) = channel();
                 let (volume, labels, settings) =
-                    (doc.volume.clone(), doc.labels.clone(), self.grow.clone());
+                    (doc.volume.clone(), doc.labels().to_vec(), self.grow.clone());
                 let gpu = self.gpu_grow.clone();
                 let volume_id = doc.volume_id;
                 std::thread::spawn(move || {
                     let r = state::compute_grow_preview(
                         &volume,
-                        labels,
+                        &labels,
                         &request,
                         settings,
                         gpu.as_deref().map(|g| (g, volume_id)),
@@ -494,9 +494,10 @@ impl RaysegApp {
             self.path_prompt = Some((false, default_save_name(doc)));
             return;
         };
-        let result = save_label_map(&path, &doc.labels, &doc.volume)
+        let result = save_label_map(&path, doc.labels(), &doc.volume)
             .map_err(|e| e.to_string())
-            .and_then(|()| save_sidecar(&path, &doc.label_set).map_err(|e| e.to_string()));
+            .and_then(|()| save_sidecar(&path, doc.label_set()).map_err(|e| e.to_string()))
+            .and_then(|_| doc.seg.mark_saved("nifti").map_err(|e| e.to_string()));
         match result {
             Ok(_) => {
                 doc.labels_path = Some(path.clone());
@@ -531,16 +532,16 @@ impl RaysegApp {
         };
         if !doc.dirty
             || now - self.last_autosave_s < autosave::AUTOSAVE_INTERVAL_S
-            || doc.stroke_before.is_some()
+            || doc.in_stroke()
         {
             return;
         }
         self.last_autosave_s = now;
         let path = autosave::recovery_path(dir, &Self::recovery_key(doc));
         let (labels, volume, set) = (
-            doc.labels.clone(),
+            doc.labels().to_vec(),
             doc.volume.clone(),
-            doc.label_set.clone(),
+            doc.label_set().clone(),
         );
         std::thread::spawn(move || {
             if let Err(e) = autosave::write_recovery(&path, &labels, &volume, &set) {

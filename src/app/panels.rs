@@ -205,7 +205,7 @@ impl RaysegApp {
                     ui.monospace(format!("{v:.0}{unit}"));
                 }
                 if let (Some(l), Some(doc)) = (h.label, &self.doc) {
-                    let name = doc.label_set.get(l).map_or("", |i| i.name.as_str());
+                    let name = doc.label_set().get(l).map_or("", |i| i.name.as_str());
                     ui.monospace(format!("label {l} {name}"));
                 }
             }

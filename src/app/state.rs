@@ -1,5 +1,6 @@
-//! The document: image, label map (CPU copy = the truth), label set, undo and
-//! the pending region-grow preview. No egui here, so tests can drive it directly.
+//! The app's document: the core segmentation document (label map = the CPU
+//! copy and the truth, label set, undo, every edit through one seam) and what
+//! the app shows of it. No egui here, so tests can drive it directly.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -7,11 +8,11 @@ use std::sync::Arc;
 use glam::DVec3;
 
 use crate::annotate::brush::{self, BrushMode, BrushStroke, OverwritePolicy};
-use crate::annotate::grow::{Connectivity, GrowRequest, cpu::grow_cpu};
+use crate::annotate::document::{EditOp, RegionPreview, SegDocument};
+use crate::annotate::grow::{Connectivity, GrowRequest, cpu::grow_region_cpu};
+use crate::annotate::journal::resolve_author;
 use crate::annotate::labels::{LabelInfo, LabelSet};
 use crate::annotate::stats::LabelStats;
-use crate::annotate::undo::{DEFAULT_UNDO_BUDGET_BYTES, UndoStack};
-use crate::render::labels::default_label_color;
 use crate::render::mpr::SlicePlane;
 use crate::volume::Volume;
 
@@ -102,22 +103,22 @@ impl Default for GrowSettings {
     }
 }
 
-/// A pending grow: the whole label map with the region added (shown, not committed).
+/// A pending grow: its seed and settings; the region itself (only its box) is
+/// the segmentation document's preview.
 pub struct GrowPreview {
     pub seed_ijk: [u32; 3],
     pub settings: GrowSettings,
-    pub labels: Vec<u8>,
+    pub region: RegionPreview,
     pub voxel_count: u64,
 }
 
+/// The app's document: the segmentation document (label map, label set, undo,
+/// every edit through one seam) plus what the app shows of it.
 pub struct Document {
     pub volume: Arc<Volume>,
-    /// One label per voxel on the image grid.
-    pub labels: Vec<u8>,
-    pub label_set: LabelSet,
+    pub seg: SegDocument,
     pub active_label: u8,
-    pub undo: UndoStack,
-    /// Bumped on every change of `labels` or the preview (statistics, 3-D bricks).
+    /// Bumped on every change of the map or the preview (statistics, 3-D bricks).
     pub labels_version: u64,
     /// Bumped when the CPU changed what is displayed (the GPU then re-uploads
     /// the map); GPU brush strokes, already in the texture, leave it alone.
@@ -133,25 +134,28 @@ pub struct Document {
     pub stats_version: u64,
     /// Identifies this document's volume to the GPU cache.
     pub volume_id: u64,
-    /// The map at the start of the stroke in progress.
-    pub stroke_before: Option<Vec<u8>>,
+    /// The stroke in progress, its points so far (journaled as one polyline).
+    pub stroke: Option<BrushStroke>,
 }
 
 static NEXT_VOLUME_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
 impl Document {
     pub fn new(volume: Volume, image_path: Option<PathBuf>) -> Self {
+        let volume = Arc::new(volume);
         let n = volume.voxel_count();
         let mut label_set = LabelSet::default();
-        let mut first = LabelInfo::new(1, "Lesion");
-        first.color = default_label_color(1);
-        label_set.labels.push(first);
+        label_set.labels.push(LabelInfo::new(1, "Lesion"));
+        let seg = SegDocument::new(volume.clone(), vec![0; n], label_set, &resolve_author(None))
+            .expect("an empty map fits its own image");
         Document {
-            volume: Arc::new(volume),
-            labels: vec![0; n],
-            label_set,
+            volume,
+            seg,
             active_label: 1,
-            undo: UndoStack::new(DEFAULT_UNDO_BUDGET_BYTES),
             labels_version: 1,
             upload_version: 1,
             display_version: 1,
@@ -161,9 +165,18 @@ impl Document {
             grow_preview: None,
             stats: Vec::new(),
             stats_version: 0,
-            stroke_before: None,
+            stroke: None,
             volume_id: NEXT_VOLUME_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
+    }
+
+    /// The label map (one label per voxel on the image grid).
+    pub fn labels(&self) -> &[u8] {
+        self.seg.labels()
+    }
+
+    pub fn label_set(&self) -> &LabelSet {
+        self.seg.label_set()
     }
 
     /// Replaces the label map (e.g. loaded from a file); clears undo.
@@ -172,31 +185,31 @@ impl Document {
         labels: Vec<u8>,
         label_set: Option<LabelSet>,
     ) -> Result<(), String> {
-        if labels.len() != self.volume.voxel_count() {
-            return Err(format!(
-                "label map has {} voxels, the image {}",
-                labels.len(),
-                self.volume.voxel_count()
-            ));
-        }
         let mut set = label_set.unwrap_or_default();
         for value in 1..=255u8 {
             if set.get(value).is_none() && labels.contains(&value) {
-                let mut info = LabelInfo::new(value, format!("Label {value}"));
-                info.color = default_label_color(value);
-                set.labels.push(info);
+                set.labels
+                    .push(LabelInfo::new(value, format!("Label {value}")));
             }
         }
         if set.labels.is_empty() {
             set.labels.push(LabelInfo::new(1, "Lesion"));
         }
         self.active_label = set.labels[0].value;
-        self.label_set = set;
-        self.labels = labels;
-        self.undo.clear();
+        self.seg.load(labels, set, "file").map_err(err)?;
         self.grow_preview = None;
         self.touch_labels();
         self.dirty = false;
+        Ok(())
+    }
+
+    /// Replaces the label set (names, colours, visibility, locks) as one edit.
+    pub fn set_label_set(&mut self, set: LabelSet) -> Result<(), String> {
+        if &set != self.label_set() {
+            self.seg.set_label_set(set).map_err(err)?;
+            self.dirty = true;
+            self.display_version += 1;
+        }
         Ok(())
     }
 
@@ -216,7 +229,7 @@ impl Document {
         self.touch_display();
     }
 
-    /// Boxes of GPU brush strokes were copied into `labels` (already on the GPU).
+    /// Boxes of GPU brush strokes were copied into the map (already on the GPU).
     pub fn gpu_strokes_applied(&mut self, voxels_changed: u64) {
         self.labels_version += 1;
         if voxels_changed > 0 {
@@ -224,29 +237,69 @@ impl Document {
         }
     }
 
-    /// Labels to display: the grow preview when there is one.
-    pub fn display_labels(&self) -> &[u8] {
-        self.grow_preview
-            .as_ref()
-            .map_or(&self.labels, |p| &p.labels)
+    /// Labels to display: the map with the grow preview painted in.
+    pub fn display_labels(&self) -> std::borrow::Cow<'_, [u8]> {
+        let Some(p) = self.seg.preview() else {
+            return std::borrow::Cow::Borrowed(self.labels());
+        };
+        let mut shown = self.labels().to_vec();
+        if let Some(bx) = p.region {
+            let shape = self.volume.shape;
+            let mut at = 0;
+            for k in bx.min[2]..=bx.max[2] {
+                for j in bx.min[1]..=bx.max[1] {
+                    for i in bx.min[0]..=bx.max[0] {
+                        if p.mask[at] != 0 {
+                            shown[i + shape[0] * (j + shape[1] * k)] = p.label;
+                        }
+                        at += 1;
+                    }
+                }
+            }
+        }
+        std::borrow::Cow::Owned(shown)
+    }
+
+    /// The label shown at a voxel (the preview's where it covers it).
+    pub fn display_label_at(&self, ijk: [usize; 3]) -> Option<u8> {
+        if let Some(p) = self.seg.preview()
+            && p.contains(ijk)
+        {
+            return Some(p.label);
+        }
+        self.label_at(ijk)
     }
 
     pub fn label_at(&self, ijk: [usize; 3]) -> Option<u8> {
         let n = self.volume.linear_index(ijk)?;
-        self.labels.get(n).copied()
+        self.labels().get(n).copied()
     }
 
-    /// Voxels currently holding `label` (tests and the status bar).
+    /// Voxels currently holding `label` (kept per edit, no scan).
     pub fn count_label(&self, label: u8) -> usize {
-        self.labels.iter().filter(|&&l| l == label).count()
+        self.seg.voxel_count(label) as usize
     }
 
-    /// Starts a brush/eraser stroke: keeps the map as it was for one undo step.
+    /// A stroke is being painted.
+    pub fn in_stroke(&self) -> bool {
+        self.stroke.is_some()
+    }
+
+    /// Starts a brush/eraser stroke: one undo step and one journal entry at its end.
     pub fn begin_stroke(&mut self) {
-        if self.grow_preview.take().is_some() {
-            self.touch_display();
+        self.drop_preview();
+        self.seg.begin_stroke();
+        self.stroke = None;
+    }
+
+    /// Remembers a segment of the stroke in progress (for the journal's polyline).
+    pub fn note_segment(&mut self, segment: &BrushStroke) {
+        match &mut self.stroke {
+            Some(s) => s
+                .points_ras_mm
+                .extend(segment.points_ras_mm.iter().skip(1).copied()),
+            None => self.stroke = Some(segment.clone()),
         }
-        self.stroke_before = Some(self.labels.clone());
     }
 
     /// Applies one stroke segment on the CPU (the engine's exact reference).
@@ -262,10 +315,26 @@ impl Document {
         self.apply_cpu_stroke(&stroke)
     }
 
-    /// Applies a stroke with the exact CPU reference (no GPU, or its fallback).
+    /// Applies a segment with the exact CPU reference (no GPU, or its
+    /// fallback), inside the stroke in progress (or as a stroke of its own).
     pub fn apply_cpu_stroke(&mut self, stroke: &BrushStroke) -> Result<u64, String> {
-        let changed = brush::cpu::apply_stroke(&self.volume, &mut self.labels, stroke)
-            .map_err(|e| e.to_string())?;
+        if !self.in_stroke() && !self.seg.stroke_open() {
+            let out = self.seg.brush(stroke, None).map_err(err)?;
+            if out.voxels_changed > 0 {
+                self.touch_labels();
+            }
+            return Ok(out.voxels_changed);
+        }
+        self.note_segment(stroke);
+        let shape = self.volume.shape;
+        let Some(bx) =
+            brush::stroke_bounds(stroke, shape, &self.volume.ras_from_voxel).map_err(err)?
+        else {
+            return Ok(0);
+        };
+        let volume = self.volume.clone();
+        let map = self.seg.stroke_labels_mut(bx);
+        let changed = brush::cpu::apply_stroke(&volume, map, stroke).map_err(err)?;
         if changed > 0 {
             self.touch_labels();
         }
@@ -304,19 +373,19 @@ impl Document {
             } else {
                 None
             },
-            locked_bits: self.label_set.locked_bits(),
+            locked_bits: self.label_set().locked_bits(),
         }
     }
 
-    /// Ends the stroke: records it as one undo step (whole-map compare, ~20 ms per 128 MiB).
-    pub fn end_stroke(&mut self, erase: bool) -> Result<bool, String> {
-        let Some(before) = self.stroke_before.take() else {
+    /// Ends the stroke: one undo step and one journal entry over its box.
+    pub fn end_stroke(&mut self, _erase: bool) -> Result<bool, String> {
+        let Some(stroke) = self.stroke.take() else {
+            // Nothing was painted: close the (empty) record.
+            self.seg.cancel_stroke();
             return Ok(false);
         };
-        let what = if erase { "Erase" } else { "Paint" };
-        self.undo
-            .record(&before, &self.labels, self.volume.shape, what)
-            .map_err(|e| e.to_string())
+        let out = self.seg.end_stroke(&stroke).map_err(err)?;
+        Ok(out.voxels_changed > 0)
     }
 
     /// A whole stroke as one undoable edit (begin, one segment, end).
@@ -333,32 +402,29 @@ impl Document {
         changed
     }
 
-    pub fn undo(&mut self) -> Result<Option<String>, String> {
-        if self.grow_preview.take().is_some() {
+    fn drop_preview(&mut self) {
+        self.grow_preview = None;
+        if self.seg.cancel_preview() {
             self.touch_display();
         }
-        let applied = self
-            .undo
-            .undo(&mut self.labels)
-            .map_err(|e| e.to_string())?;
-        Ok(applied.map(|a| {
+    }
+
+    fn undo_redo(&mut self, redo: bool) -> Result<Option<String>, String> {
+        self.drop_preview();
+        let op = if redo { EditOp::Redo } else { EditOp::Undo };
+        let out = self.seg.apply(&op).map_err(err)?;
+        Ok(out.region.map(|_| {
             self.touch_labels();
-            a.description
+            out.undone_edit.unwrap_or_default()
         }))
     }
 
+    pub fn undo(&mut self) -> Result<Option<String>, String> {
+        self.undo_redo(false)
+    }
+
     pub fn redo(&mut self) -> Result<Option<String>, String> {
-        if self.grow_preview.take().is_some() {
-            self.touch_display();
-        }
-        let applied = self
-            .undo
-            .redo(&mut self.labels)
-            .map_err(|e| e.to_string())?;
-        Ok(applied.map(|a| {
-            self.touch_labels();
-            a.description
-        }))
+        self.undo_redo(true)
     }
 
     /// The grow request for a seed under the current settings.
@@ -394,42 +460,37 @@ impl Document {
             self.active_label,
         );
         request.max_distance_mm = settings.max_distance_mm;
-        request.locked_bits = self.label_set.locked_bits();
+        request.locked_bits = self.label_set().locked_bits();
         Ok(request)
     }
 
     /// Installs a computed preview (from the worker); stale ones are dropped by the caller.
     pub fn set_grow_preview(&mut self, preview: GrowPreview) {
+        self.seg.set_preview(preview.region.clone());
         self.grow_preview = Some(preview);
         self.touch_display();
     }
 
     /// Commits the preview as one undoable edit.
     pub fn accept_grow(&mut self) -> Result<bool, String> {
-        let Some(preview) = self.grow_preview.take() else {
+        if self.grow_preview.take().is_none() {
             return Ok(false);
-        };
-        let shape = self.volume.shape;
-        self.undo
-            .record(&self.labels, &preview.labels, shape, "Region grow")
-            .map_err(|e| e.to_string())?;
-        self.labels = preview.labels;
+        }
+        self.seg.accept_preview().map_err(err)?;
         self.touch_labels();
         Ok(true)
     }
 
     pub fn cancel_grow(&mut self) {
-        if self.grow_preview.take().is_some() {
-            self.touch_display();
-        }
+        self.drop_preview();
     }
 
     /// Adds a label with the lowest free value; returns it.
     pub fn add_label(&mut self) -> Option<u8> {
-        let value = (1..=255u8).find(|v| self.label_set.get(*v).is_none())?;
-        let mut info = LabelInfo::new(value, format!("Label {value}"));
-        info.color = default_label_color(value);
-        self.label_set.labels.push(info);
+        let value = (1..=255u8).find(|v| self.label_set().get(*v).is_none())?;
+        self.seg
+            .add_label(LabelInfo::new(value, format!("Label {value}")))
+            .ok()?;
         self.active_label = value;
         self.dirty = true;
         self.display_version += 1;
@@ -437,11 +498,11 @@ impl Document {
     }
 
     pub fn rename_label(&mut self, value: u8, name: &str) -> bool {
-        match self.label_set.get_mut(value) {
+        let mut set = self.label_set().clone();
+        match set.get_mut(value) {
             Some(info) => {
                 info.name = name.to_owned();
-                self.dirty = true;
-                true
+                self.set_label_set(set).is_ok()
             }
             None => false,
         }
@@ -449,18 +510,10 @@ impl Document {
 
     /// Deletes a label and clears its voxels (undoable).
     pub fn delete_label(&mut self, value: u8) -> Result<(), String> {
-        let before = self.labels.clone();
-        for l in &mut self.labels {
-            if *l == value {
-                *l = 0;
-            }
-        }
-        self.undo
-            .record(&before, &self.labels, self.volume.shape, "Delete label")
-            .map_err(|e| e.to_string())?;
-        self.label_set.labels.retain(|l| l.value != value);
+        self.drop_preview();
+        self.seg.delete_label(value).map_err(err)?;
         if self.active_label == value {
-            self.active_label = self.label_set.labels.first().map_or(1, |l| l.value);
+            self.active_label = self.label_set().labels.first().map_or(1, |l| l.value);
         }
         self.touch_labels();
         self.display_version += 1;
@@ -469,22 +522,31 @@ impl Document {
 }
 
 /// Runs a grow on a worker thread: on the GPU when the app has one (the same
-/// kernel as `rayseg grow`), else with the exact CPU reference.
+/// kernel as `rayseg grow`), else with the exact CPU reference. Only the
+/// region's box is kept.
 pub fn compute_grow_preview(
     volume: &Arc<Volume>,
-    mut labels: Vec<u8>,
+    labels: &[u8],
     request: &GrowRequest,
     settings: GrowSettings,
     gpu: Option<(&super::gpu_grow::GpuGrow, u64)>,
 ) -> Result<GrowPreview, String> {
-    let outcome = match gpu {
-        Some((gpu, volume_id)) => gpu.grow(volume, volume_id, &mut labels, request)?,
-        None => grow_cpu(volume, &mut labels, request).map_err(|e| e.to_string())?,
+    let (bits, outcome) = match gpu {
+        Some((gpu, volume_id)) => gpu.grow_region(volume, volume_id, labels, request)?,
+        None => grow_region_cpu(volume, labels, request).map_err(err)?,
     };
+    let params = serde_json::json!({
+        "label": request.label,
+        "seed_ijk": request.seeds_ijk,
+        "lower": request.lower,
+        "upper": request.upper,
+        "connectivity": request.connectivity.neighbours(),
+        "max_distance_mm": request.max_distance_mm,
+    });
     Ok(GrowPreview {
         seed_ijk: request.seeds_ijk.first().copied().unwrap_or_default(),
         settings,
-        labels,
+        region: RegionPreview::from_bits(&bits, request.label, "grow", params),
         voxel_count: outcome.voxel_count,
     })
 }

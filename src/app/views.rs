@@ -219,7 +219,7 @@ fn to_screen(geom: &SliceGeometry, rect: Rect, px: (f64, f64)) -> Pos2 {
 /// sample; column rays).
 fn labels_to_draw(doc: &Document, lut: &[u32]) -> bool {
     let shown = |label: u8| lut.get(usize::from(label)).is_some_and(|c| c >> 24 != 0);
-    doc.stroke_before.is_some()
+    doc.in_stroke()
         || doc.grow_preview.is_some()
         || doc.stats_version != doc.labels_version
         || doc.stats.iter().any(|s| s.voxels > 0 && shown(s.label))
@@ -246,11 +246,7 @@ pub fn hover_info(doc: &Document, ras_mm: DVec3) -> HoverInfo {
         ras_mm,
         ijk,
         value: ijk.and_then(|i| doc.volume.value_at(i)),
-        label: ijk.and_then(|i| {
-            doc.display_labels()
-                .get(doc.volume.linear_index(i)?)
-                .copied()
-        }),
+        label: ijk.and_then(|i| doc.display_label_at(i)),
     }
 }
 
@@ -365,7 +361,10 @@ pub fn slice_view(
                     if viewer.last_stroke_ras != Some(ras) {
                         let stroke = doc.brush_stroke(points, inputs.brush, erase, Some(plane));
                         match inputs.gpu_edits {
-                            Some(gpu) => gpu.submit(doc.volume_id, stroke),
+                            Some(gpu) => {
+                                doc.note_segment(&stroke);
+                                gpu.submit(doc.volume_id, stroke)
+                            }
                             None => {
                                 if let Err(e) = doc.apply_cpu_stroke(&stroke) {
                                     actions.push(ViewAction::Error(e));
@@ -412,11 +411,11 @@ pub fn slice_view(
         params.lut = viewer.lut;
         params.label_mode = viewer.label_mode;
         params.label_opacity = doc
-            .label_set
+            .label_set()
             .get(doc.active_label)
             .map_or(0.5, |l| l.opacity);
         // Each label's own colour, opacity and visibility (the labels panel).
-        params.label_colors = Some(label_lut_for(&doc.label_set, params.label_opacity));
+        params.label_colors = Some(label_lut_for(doc.label_set(), params.label_opacity));
         params.crosshair_ras = Some(viewer.cursor_ras_mm);
         painter.add(egui_wgpu::Callback::new_paint_callback(
             rect,
@@ -620,7 +619,7 @@ pub fn volume_view(
             _ => None,
         };
         settings.label_opacity = viewer.label_opacity_3d;
-        let lut = label_lut_3d(&doc.label_set, viewer.label_opacity_3d);
+        let lut = label_lut_3d(doc.label_set(), viewer.label_opacity_3d);
         settings.draw_labels = labels_to_draw(doc, &lut);
         settings.label_colors = Some(lut);
         settings.jitter = false;

@@ -174,6 +174,26 @@ impl SegDocument {
         &mut self.labels
     }
 
+    /// Whether a stroke begun with [`Self::begin_stroke`] is open.
+    pub fn stroke_open(&self) -> bool {
+        self.stroke.is_some()
+    }
+
+    /// Closes a stroke that painted nothing (its copied bricks are dropped).
+    pub fn cancel_stroke(&mut self) {
+        self.stroke = None;
+    }
+
+    /// Replaces the label set (names, colours, visibility, locks, review) as one edit.
+    pub fn set_label_set(
+        &mut self,
+        set: crate::annotate::labels::LabelSet,
+    ) -> Result<EditOutcome, DocumentError> {
+        self.label_set = set;
+        let params = serde_json::json!({});
+        self.commit("set_labels", params, None, true, EntryKind::Edit)
+    }
+
     /// Ends a stroke begun with [`Self::begin_stroke`]: one edit, recorded as `stroke`
     /// (the op of its first segment; pass the whole polyline when known).
     pub fn end_stroke(&mut self, stroke: &BrushStroke) -> Result<EditOutcome, DocumentError> {
@@ -322,7 +342,9 @@ impl SegDocument {
         };
         let params = serde_json::json!({ "edit": what });
         let tool = if redo { "redo" } else { "undo" };
-        self.commit(tool, params, Some(change), false, kind)
+        let mut out = self.commit(tool, params, Some(change), false, kind)?;
+        out.undone_edit = Some(what);
+        Ok(out)
     }
 
     pub fn add_label(&mut self, info: LabelInfo) -> Result<EditOutcome, DocumentError> {

@@ -79,6 +79,8 @@ pub struct EditOutcome {
     /// The changed box (None when nothing changed).
     pub region: Option<VoxelBox>,
     pub warnings: Vec<String>,
+    /// For undo/redo: the tool of the edit undone or redone.
+    pub undone_edit: Option<String>,
 }
 
 /// A brush stroke in progress (the app paints segment by segment, maybe on the
