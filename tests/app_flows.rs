@@ -1,6 +1,6 @@
 //! App-level flows driven through the accessible UI with egui_kittest on the wgpu
 //! renderer (lavapipe in CI): the unsaved-changes prompt and saving, drag-and-drop
-//! opening, the recent-files list and autosave recovery. Each asserts on real state
+//! opening, the recent-files list and restoring journaled edits after a crash. Each asserts on real state
 //! (files on disk, the document's voxels, which dialog is shown), not only pixels.
 //! A missing GPU fails these tests: they never skip.
 
@@ -12,7 +12,6 @@ use egui::{Event, Modifiers, PointerButton, Pos2, Vec2, ViewportEvent, ViewportI
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use rayseg::annotate::label_files::{load_sidecar, sidecar_path};
-use rayseg::app::autosave::recovery_path;
 use rayseg::app::gpu_callback::ViewKind;
 use rayseg::app::loading::Source;
 use rayseg::app::{AppConfig, RaysegApp, wgpu_setup};
@@ -389,7 +388,7 @@ fn dropped_file_opens_and_is_remembered_in_recent_files() {
 
     // Persisted under the config dir...
     let json = std::fs::read(dir.join("recent.json")).expect("recent.json written");
-    let recent: rayseg::app::autosave::RecentFiles =
+    let recent: rayseg::app::config::RecentFiles =
         serde_json::from_slice(&json).expect("recent.json parses");
     assert_eq!(recent.paths, std::slice::from_ref(&path));
     drop(h);
@@ -416,7 +415,7 @@ fn dropped_file_opens_and_is_remembered_in_recent_files() {
 }
 
 #[test]
-fn autosave_is_offered_for_recovery_and_restores_the_labels() {
+fn unsaved_edits_are_journaled_and_offered_back_after_a_crash() {
     let config = tempfile::tempdir().expect("tempdir");
     let dir = config.path().join("rayseg");
     let path = kmeans_path();
@@ -425,42 +424,39 @@ fn autosave_is_offered_for_recovery_and_restores_the_labels() {
         labels: None,
     };
     let mut h = harness(source(), Some(dir.clone()));
-    assert!(h.query_by_label("Recover labels?").is_none());
+    assert!(h.query_by_label("Restore unsaved edits?").is_none());
     paint_stroke(&mut h, 0.0);
     let painted = labels(&h);
     assert!(painted.iter().filter(|&&l| l == 1).count() >= 2);
-
-    // Autosave (a worker thread) writes the recovery map and sidecar under the config dir.
-    let recovery = recovery_path(&dir, &path.display().to_string());
-    h.state_mut().autosave_now();
-    let start = Instant::now();
-    while !(recovery.exists() && sidecar_path(&recovery).exists()) {
-        assert!(start.elapsed() < Duration::from_secs(30), "no autosave");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    // The sidecar is written after the map: once it exists the map is complete.
-    assert_eq!(differing(&read_label_map(&recovery).1, &painted), 0);
+    // The stroke is on disk as soon as it ends: no autosave interval, no save.
+    let journals: Vec<_> = std::fs::read_dir(dir.join("journals"))
+        .expect("journal folder")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(journals.len(), 1, "{journals:?}");
+    let replayed = rayseg::annotate::journal::replay(&journals[0], None).expect("journal");
+    assert_eq!(differing(&replayed.labels, &painted), 0);
     drop(h); // a crash: the document was never saved
 
-    // A new app on the same image and config dir offers the recovery; accepting restores it.
+    // A new app on the same image and config dir offers the edits; Restore brings them back.
     let mut h = harness(source(), Some(dir.clone()));
-    h.get_by_label("Recover labels?");
+    h.get_by_label("Restore unsaved edits?");
     assert!(
         labels(&h).iter().all(|&l| l == 0),
-        "fresh map before recovery"
+        "fresh map before restoring"
     );
-    h.get_by_label("Recover").click();
+    h.get_by_label("Restore").click();
     h.step();
     settle(&mut h);
-    assert!(h.query_by_label("Recover labels?").is_none());
+    assert!(h.query_by_label("Restore unsaved edits?").is_none());
     assert_eq!(h.state().errors(), &[] as &[String]);
     let doc = h.state().document().expect("document");
     assert_eq!(
         differing(doc.labels(), &painted),
         0,
-        "recovered map differs from the painted one"
+        "restored map differs from the painted one"
     );
-    assert!(doc.dirty, "recovered labels are unsaved");
+    assert!(doc.dirty, "restored edits are unsaved");
     let names: Vec<&str> = doc
         .label_set()
         .labels

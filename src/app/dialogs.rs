@@ -99,52 +99,33 @@ impl RaysegApp {
                 self.path_prompt_focused = false;
             }
         }
-        if let Some(path) = self.recovery_offer.clone() {
+        if let Some(offer) = self.recovery_offer.clone() {
             let mut choice = None;
-            egui::Window::new("Recover labels?").show(ctx, |ui| {
+            egui::Window::new("Restore unsaved edits?").show(ctx, |ui| {
                 ui.label(format!(
-                    "Autosaved labels from an earlier session were found ({}).",
-                    path.display()
+                    "The edit journal holds {} entries made after the last save \
+                     (the app was closed without saving, or stopped).",
+                    offer.entries
                 ));
                 ui.horizontal(|ui| {
-                    if ui.button("Recover").clicked() {
-                        choice = Some(true);
+                    if ui.button("Restore").clicked() {
+                        choice = Some(Recovery::Restore);
                     }
-                    if ui.button("Discard recovery").clicked() {
-                        choice = Some(false);
+                    if ui.button("Discard").clicked() {
+                        choice = Some(Recovery::Discard);
                     }
                 });
             });
-            match choice {
-                Some(true) => {
-                    self.recovery_offer = None;
-                    self.recover(&path);
+            if let Some(recovery) = choice {
+                self.recovery_offer = None;
+                if let Some(doc) = self.doc.as_mut() {
+                    match super::journal::attach(doc, &offer.path, recovery) {
+                        Ok(true) => self.status = "Restored the unsaved edits".into(),
+                        Ok(false) => {}
+                        Err(e) => self.errors.push(format!("Edit journal: {e}")),
+                    }
                 }
-                Some(false) => {
-                    self.recovery_offer = None;
-                    autosave::remove_recovery(&path);
-                }
-                None => {}
             }
-        }
-    }
-
-    pub(super) fn recover(&mut self, path: &Path) {
-        let Some(doc) = self.doc.as_mut() else { return };
-        let result = crate::volume::load(path, &Default::default())
-            .map_err(|e| e.to_string())
-            .and_then(|mask| crate::render::labels::labels_on_grid(&doc.volume, &mask))
-            .and_then(|labels| {
-                let set =
-                    crate::annotate::label_files::load_sidecar(path).map_err(|e| e.to_string())?;
-                doc.set_labels(labels, set)
-            });
-        match result {
-            Ok(()) => {
-                doc.dirty = true;
-                self.status = "Recovered autosaved labels".into();
-            }
-            Err(e) => self.errors.push(format!("Recovery failed: {e}")),
         }
     }
 

@@ -1,14 +1,15 @@
 //! The interactive app (eframe + egui-wgpu): four linked views over one document.
-//! Long work (loading, statistics, region-grow previews, autosave) runs on worker
+//! Long work (loading, statistics, region-grow previews) runs on worker
 //! threads; GPU work is recorded in paint callbacks and never waited on.
 
-pub mod autosave;
+pub mod config;
 mod dialogs;
 mod editing;
 pub mod gpu_callback;
 pub mod gpu_edits;
 mod gpu_grow;
 pub mod help;
+pub mod journal;
 pub mod labels_panel;
 pub mod loading;
 mod panels;
@@ -24,6 +25,7 @@ use std::time::Instant;
 
 use egui::{Color32, Rect, Vec2};
 
+use crate::annotate::document::Recovery;
 use crate::annotate::label_files::save_sidecar;
 use crate::annotate::stats::{LabelStats, label_stats};
 use crate::gpu::{required_features, required_limits, run_self_check};
@@ -50,7 +52,7 @@ impl Default for AppConfig {
         AppConfig {
             source: Source::Sample(loading::default_sample()),
             screenshot: None,
-            config_dir: autosave::config_dir(),
+            config_dir: config::config_dir(),
         }
     }
 }
@@ -140,14 +142,13 @@ pub struct RaysegApp {
     frame_ms: f64,
     last_frame: Option<Instant>,
     started: Instant,
-    recent: autosave::RecentFiles,
+    recent: config::RecentFiles,
     pending: Option<Pending>,
     quit_confirmed: bool,
     path_prompt: Option<(bool, String)>,
     /// The path window's field was given the keyboard (once per opening).
     path_prompt_focused: bool,
-    recovery_offer: Option<PathBuf>,
-    last_autosave_s: f64,
+    recovery_offer: Option<journal::JournalOffer>,
     screenshot_requested: bool,
     screenshot_frames: u32,
     pub screenshot_result: ScreenshotResult,
@@ -179,7 +180,7 @@ impl RaysegApp {
             }
             edits
         });
-        let recent = autosave::RecentFiles::load(config.config_dir.as_deref());
+        let recent = config::RecentFiles::load(config.config_dir.as_deref());
         let loading = Some(Loading::start(config.source.clone()));
         RaysegApp {
             config,
@@ -215,7 +216,6 @@ impl RaysegApp {
             path_prompt: None,
             path_prompt_focused: false,
             recovery_offer: None,
-            last_autosave_s: 0.0,
             screenshot_requested: false,
             screenshot_frames: 0,
             screenshot_result: Arc::new(Mutex::new(None)),
@@ -316,12 +316,6 @@ impl RaysegApp {
         self.loading = Some(Loading::start(source));
     }
 
-    fn recovery_key(doc: &Document) -> String {
-        doc.image_path
-            .as_ref()
-            .map_or_else(|| "sample".to_owned(), |p| p.display().to_string())
-    }
-
     fn poll_workers(&mut self) {
         if let Some(result) = self.loading.as_ref().and_then(Loading::poll) {
             let source = self.loading.take().map(|l| l.source);
@@ -405,10 +399,19 @@ impl RaysegApp {
         if let Some(p) = &path {
             self.recent.push(self.config.config_dir.as_deref(), p);
         }
-        self.recovery_offer = self.config.config_dir.as_ref().and_then(|dir| {
-            let r = autosave::recovery_path(dir, &Self::recovery_key(&doc));
-            r.exists().then_some(r)
-        });
+        // The journal: offer its unsaved edits, else continue (or start) it.
+        self.recovery_offer = None;
+        if let Some(dir) = self.config.config_dir.clone() {
+            let path = journal::path_for(&doc, &dir);
+            match journal::unsaved(&path) {
+                Some(offer) => self.recovery_offer = Some(offer),
+                None => {
+                    if let Err(e) = journal::attach(&mut doc, &path, Recovery::Discard) {
+                        self.errors.push(format!("Edit journal: {e}"));
+                    }
+                }
+            }
+        }
         for w in &doc.volume.warnings {
             self.errors.push(format!("Warning: {w}"));
         }
@@ -497,57 +500,18 @@ impl RaysegApp {
         let result = save_label_map(&path, doc.labels(), &doc.volume)
             .map_err(|e| e.to_string())
             .and_then(|()| save_sidecar(&path, doc.label_set()).map_err(|e| e.to_string()))
-            .and_then(|_| doc.seg.mark_saved("nifti").map_err(|e| e.to_string()));
+            .and_then(|_| journal::saved(doc, &path, "nifti"));
         match result {
             Ok(_) => {
                 doc.labels_path = Some(path.clone());
                 doc.dirty = false;
                 self.status = format!("Saved {}", path.display());
-                if let Some(dir) = &self.config.config_dir {
-                    autosave::remove_recovery(&autosave::recovery_path(
-                        dir,
-                        &Self::recovery_key(doc),
-                    ));
-                }
                 if matches!(self.pending, Some(Pending::Quit)) {
                     self.quit_confirmed = true;
                 }
             }
             Err(e) => self.errors.push(format!("Save failed: {e}")),
         }
-    }
-
-    /// Test hook: autosaves now (on a worker thread) instead of waiting for
-    /// [`autosave::AUTOSAVE_INTERVAL_S`]; same conditions otherwise (dirty, no stroke
-    /// in progress, a config dir).
-    pub fn autosave_now(&mut self) {
-        self.last_autosave_s = f64::NEG_INFINITY;
-        self.autosave();
-    }
-
-    fn autosave(&mut self) {
-        let now = self.now_s();
-        let (Some(doc), Some(dir)) = (self.doc.as_ref(), self.config.config_dir.as_ref()) else {
-            return;
-        };
-        if !doc.dirty
-            || now - self.last_autosave_s < autosave::AUTOSAVE_INTERVAL_S
-            || doc.in_stroke()
-        {
-            return;
-        }
-        self.last_autosave_s = now;
-        let path = autosave::recovery_path(dir, &Self::recovery_key(doc));
-        let (labels, volume, set) = (
-            doc.labels().to_vec(),
-            doc.volume.clone(),
-            doc.label_set().clone(),
-        );
-        std::thread::spawn(move || {
-            if let Err(e) = autosave::write_recovery(&path, &labels, &volume, &set) {
-                log::warn!("autosave to {} failed: {e}", path.display());
-            }
-        });
     }
 
     fn shortcuts(&mut self, ctx: &egui::Context) {
@@ -815,7 +779,6 @@ impl eframe::App for RaysegApp {
         self.sync_gpu_edits();
         self.poll_workers();
         self.shortcuts(&ctx);
-        self.autosave();
 
         egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
@@ -884,15 +847,6 @@ impl eframe::App for RaysegApp {
             ctx.request_repaint_after(std::time::Duration::from_millis(50));
         }
         self.screenshot_step(&ctx);
-    }
-
-    fn on_exit(&mut self) {
-        // A clean exit leaves no recovery file behind unless changes were discarded unsaved.
-        if let (Some(doc), Some(dir)) = (&self.doc, &self.config.config_dir)
-            && !doc.dirty
-        {
-            autosave::remove_recovery(&autosave::recovery_path(dir, &Self::recovery_key(doc)));
-        }
     }
 }
 

@@ -170,6 +170,22 @@ impl Document {
         }
     }
 
+    /// Swaps in a segmentation document (one opened on its journal).
+    pub fn replace_seg(&mut self, seg: SegDocument, restored: bool) {
+        self.seg = seg;
+        self.grow_preview = None;
+        self.stroke = None;
+        if let Some(first) = self.label_set().labels.first()
+            && self.label_set().get(self.active_label).is_none()
+        {
+            self.active_label = first.value;
+        }
+        self.touch_display();
+        if restored {
+            self.dirty = true;
+        }
+    }
+
     /// The label map (one label per voxel on the image grid).
     pub fn labels(&self) -> &[u8] {
         self.seg.labels()

@@ -35,8 +35,9 @@ pub struct Replay {
 }
 
 impl Replay {
-    /// Entries after the last save (or after the open entry) that changed the
-    /// map or the label set: what a crash would lose without the journal.
+    /// Entries after the last save (or after the open entry), when any of them
+    /// is a user's edit (edit, undo, redo): what a crash would lose without
+    /// the journal. Loads alone (opening a file) are not offered back.
     pub fn unsaved(&self) -> &[Entry] {
         let from = self
             .entries
@@ -45,11 +46,11 @@ impl Replay {
             .unwrap_or(0)
             + 1;
         let tail = &self.entries[from.min(self.entries.len())..];
-        if tail.iter().any(|e| e.changes_map() || e.labels.is_some()) {
-            tail
-        } else {
-            &[]
-        }
+        let edited = |e: &Entry| {
+            matches!(e.kind, EntryKind::Edit | EntryKind::Undo | EntryKind::Redo)
+                && (e.changes_map() || e.labels.is_some())
+        };
+        if tail.iter().any(edited) { tail } else { &[] }
     }
 
     /// The hash the map had after the last entry read.
