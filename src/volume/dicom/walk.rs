@@ -133,6 +133,36 @@ impl Header {
     }
 }
 
+/// Bytes per number of a binary numeric VR (1 for everything else).
+/// dicom-parser 0.10 reads `len / width` numbers but advances by `len`, so a
+/// length that is not a multiple desynchronises it (found by fuzzing: the next
+/// "element" then declared 1.4 GB, which it allocated).
+fn binary_width(h: &Header) -> u32 {
+    let vr = match h.vr {
+        Some(vr) => vr,
+        None if h.tag.0 == 0xFFFE => return 1,
+        None => match dictionary_vr(h.tag) {
+            Some(VR::FD) => *b"FD",
+            Some(VR::FL) => *b"FL",
+            Some(VR::UL) => *b"UL",
+            Some(VR::SL) => *b"SL",
+            Some(VR::US) => *b"US",
+            Some(VR::SS) => *b"SS",
+            Some(VR::AT) => *b"AT",
+            Some(VR::OD) => *b"OD",
+            Some(VR::OF) => *b"OF",
+            Some(VR::OL) => *b"OL",
+            _ => return 1,
+        },
+    };
+    match &vr {
+        b"FD" | b"OD" | b"SV" | b"UV" | b"OV" => 8,
+        b"FL" | b"OF" | b"UL" | b"SL" | b"OL" | b"AT" => 4,
+        b"US" | b"SS" | b"OW" => 2,
+        _ => 1,
+    }
+}
+
 pub(crate) fn dictionary_vr(tag: (u16, u16)) -> Option<VR> {
     Some(
         StandardDataDictionary
@@ -235,6 +265,15 @@ pub(crate) fn walk_element(
             h.name()
         };
         return Err(cut_short(what, u64::from(h.len), remaining as u64));
+    }
+    let width = binary_width(&h);
+    if width > 1 && h.len % width != 0 {
+        return Err(LoadErrorKind::Corrupt(format!(
+            "{} holds {} bytes of {}-byte numbers (not a multiple): the data set is damaged",
+            h.name(),
+            h.len,
+            width
+        )));
     }
     let end = h.value_at + h.len as usize;
     if h.is_sequence() || h.tag == ITEM {
