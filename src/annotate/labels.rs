@@ -1,8 +1,11 @@
-//! Label descriptions: name, colour, opacity, visibility and lock, per label value.
+//! Label descriptions: name, colour, opacity, visibility and lock, per label
+//! value; optionally what the label is (coded terminology) and where its
+//! review stands.
 
 use serde::{Deserialize, Serialize};
 
-use crate::render::labels::default_label_color;
+use crate::annotate::palette::default_label_color;
+pub use crate::annotate::terminology::{Code, Terminology};
 
 /// One label value's description (0 is background and never described).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -13,6 +16,55 @@ pub struct LabelInfo {
     pub opacity: f32,
     pub visible: bool,
     pub locked: bool,
+    /// What the label is, as coded terminology (Slicer's `TerminologyEntry`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminology: Option<Terminology>,
+    #[serde(default)]
+    pub review: Review,
+}
+
+/// Where a label's review stands, with a free-text note.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    #[serde(default)]
+    pub status: ReviewStatus,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// 3D Slicer's segment status (`Segmentation.Status` tag), in its order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewStatus {
+    #[default]
+    NotStarted,
+    InProgress,
+    Completed,
+    Flagged,
+}
+
+impl ReviewStatus {
+    pub const ALL: [ReviewStatus; 4] = [
+        ReviewStatus::NotStarted,
+        ReviewStatus::InProgress,
+        ReviewStatus::Completed,
+        ReviewStatus::Flagged,
+    ];
+
+    /// Slicer's machine-readable value of the `Segmentation.Status` tag
+    /// (`vtkSlicerSegmentationsModuleLogic::GetSegmentStatusAsMachineReadableString`).
+    pub fn slicer_name(self) -> &'static str {
+        match self {
+            ReviewStatus::NotStarted => "notstarted",
+            ReviewStatus::InProgress => "inprogress",
+            ReviewStatus::Completed => "completed",
+            ReviewStatus::Flagged => "flagged",
+        }
+    }
+
+    pub fn from_slicer_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.slicer_name() == name)
+    }
 }
 
 impl LabelInfo {
@@ -24,6 +76,8 @@ impl LabelInfo {
             opacity: 0.5,
             visible: true,
             locked: false,
+            terminology: None,
+            review: Review::default(),
         }
     }
 }

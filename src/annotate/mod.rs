@@ -3,7 +3,10 @@
 pub mod brush;
 pub mod grow;
 pub mod label_files;
+pub mod label_formats;
 pub mod label_volume;
 pub mod labels;
+pub mod palette;
 pub mod stats;
+pub mod terminology;
 pub mod undo;

@@ -5,10 +5,10 @@
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
-use crate::annotate::label_files::{save_sidecar, sidecar_path, write_atomic};
+use crate::annotate::label_files::{sidecar_path, write_atomic};
+use crate::annotate::label_formats::{LabelFormat, write_label_map};
 use crate::annotate::labels::LabelSet;
 use crate::volume::Volume;
-use crate::volume::nifti::save_label_map;
 
 /// Seconds between autosaves of a modified document.
 pub const AUTOSAVE_INTERVAL_S: f64 = 180.0;
@@ -69,8 +69,8 @@ pub fn write_recovery(
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
     }
-    save_label_map(path, labels, image).map_err(|e| e.to_string())?;
-    save_sidecar(path, set).map_err(|e| e.to_string())?;
+    write_label_map(path, labels, set, image, Some(LabelFormat::Nifti))
+        .map_err(|e| e.to_string())?;
     Ok(())
 }
 

@@ -131,14 +131,9 @@ impl RaysegApp {
 
     pub(super) fn recover(&mut self, path: &Path) {
         let Some(doc) = self.doc.as_mut() else { return };
-        let result = crate::volume::load(path, &Default::default())
+        let result = crate::annotate::label_formats::read_label_map(path, &doc.volume, None)
             .map_err(|e| e.to_string())
-            .and_then(|mask| crate::render::labels::labels_on_grid(&doc.volume, &mask))
-            .and_then(|labels| {
-                let set =
-                    crate::annotate::label_files::load_sidecar(path).map_err(|e| e.to_string())?;
-                doc.set_labels(labels, set)
-            });
+            .and_then(|file| doc.set_labels(file.labels, file.label_set));
         match result {
             Ok(()) => {
                 doc.dirty = true;

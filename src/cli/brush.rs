@@ -2,17 +2,15 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::{Args, ValueEnum};
 use glam::DVec3;
 use rayseg::annotate::brush::{Brush, BrushMode, BrushStroke, OverwritePolicy, SlicePlane};
-use rayseg::annotate::label_files::{load_sidecar, save_sidecar};
+use rayseg::annotate::label_formats::{LabelFormat, output_format, write_label_map};
 use rayseg::annotate::label_volume::GpuLabelVolume;
 use rayseg::annotate::labels::{LabelInfo, LabelSet};
 use rayseg::gpu::volume_texture::VolumeTexture;
 use rayseg::gpu::{GpuContext, GpuOptions, adapter_summary};
-use rayseg::render::labels::labels_on_grid;
-use rayseg::volume::nifti::save_label_map;
 
 use super::SourceArgs;
 
@@ -68,9 +66,13 @@ pub struct BrushArgs {
     /// 2-D disk in the slice (of this orientation) holding the centre.
     #[arg(long, value_enum)]
     pub disk: Option<Plane>,
-    /// Output label map (.nii or .nii.gz); a .labels.json sidecar is written next to it.
+    /// Output label map: .nii(.gz), .nrrd, .mha (each with a .labels.json
+    /// sidecar) or .seg.nrrd (3D Slicer), by extension unless --format says.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Output format: nifti, seg.nrrd, nrrd or metaimage.
+    #[arg(long)]
+    pub format: Option<LabelFormat>,
 }
 
 fn parse_xyz(s: &str) -> Result<[f64; 3], String> {
@@ -103,6 +105,7 @@ pub fn run(args: BrushArgs) -> anyhow::Result<()> {
             args.output.display()
         );
     }
+    output_format(&args.output, args.format)?;
     let intensity_range = match (args.lower, args.upper) {
         (None, None) => None,
         (lo, hi) => Some((lo.unwrap_or(f64::NEG_INFINITY), hi.unwrap_or(f64::INFINITY))),
@@ -110,10 +113,8 @@ pub fn run(args: BrushArgs) -> anyhow::Result<()> {
     let volume = args.source.load()?;
     let (mut labels, mut set) = match &args.mask {
         Some(path) => {
-            let mask = super::load_label_map(path)?;
-            let labels = labels_on_grid(&volume, &mask)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            (labels, load_sidecar(path)?.unwrap_or_default())
+            let mask = super::load_label_map(path, &volume)?;
+            (mask.labels, mask.label_set.unwrap_or_default())
         }
         None => (vec![0u8; volume.voxel_count()], LabelSet::default()),
     };
@@ -173,8 +174,8 @@ pub fn run(args: BrushArgs) -> anyhow::Result<()> {
         set.labels
             .push(LabelInfo::new(label, format!("Label {label}")));
     }
-    save_label_map(&args.output, &labels, &volume)?;
-    let sidecar = save_sidecar(&args.output, &set).context("writing the label sidecar")?;
-    println!("wrote {} and {}", args.output.display(), sidecar.display());
+    let written = write_label_map(&args.output, &labels, &set, &volume, args.format)?;
+    let written: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+    println!("wrote {}", written.join(" and "));
     Ok(())
 }

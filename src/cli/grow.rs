@@ -8,10 +8,9 @@ use rayseg::annotate::grow::{
     Connectivity, GrowImage, GrowRequest, PackedFormat, PackedImage, RegionGrower, VoxelBits,
     cpu::grow_cpu, gpu_threshold_exact, seed_from_ras,
 };
+use rayseg::annotate::label_formats::{LabelFormat, output_format, write_label_map};
 use rayseg::gpu::volume_texture::VolumeTexture;
 use rayseg::gpu::{GpuContext, GpuOptions, adapter_summary};
-use rayseg::render::labels::labels_on_grid;
-use rayseg::volume::nifti::save_label_map;
 
 use super::SourceArgs;
 
@@ -49,9 +48,13 @@ pub struct GrowArgs {
     /// Use the CPU reference instead of the GPU (slow; for checks).
     #[arg(long)]
     pub cpu: bool,
-    /// Output label map (.nii or .nii.gz).
+    /// Output label map: .nii(.gz), .nrrd, .mha (each with a .labels.json
+    /// sidecar) or .seg.nrrd (3D Slicer), by extension unless --format says.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Output format: nifti, seg.nrrd, nrrd or metaimage.
+    #[arg(long)]
+    pub format: Option<LabelFormat>,
 }
 
 fn parse_triple<T: std::str::FromStr>(s: &str) -> Result<[T; 3], String> {
@@ -96,6 +99,7 @@ pub fn run(args: GrowArgs) -> anyhow::Result<()> {
             args.output.display()
         );
     }
+    output_format(&args.output, args.format)?;
     if args.seeds_ijk.is_empty() && args.seeds_mm.is_empty() {
         bail!("give at least one --seed I,J,K or --seed-mm X,Y,Z");
     }
@@ -145,13 +149,12 @@ pub fn run(args: GrowArgs) -> anyhow::Result<()> {
     for &l in &args.locked {
         request.locked_bits[l as usize / 32] |= 1 << (l % 32);
     }
-    let mut labels = match &args.mask {
+    let (mut labels, set) = match &args.mask {
         Some(path) => {
-            let mask = super::load_label_map(path)?;
-            labels_on_grid(&volume, &mask)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+            let mask = super::load_label_map(path, &volume)?;
+            (mask.labels, mask.label_set.unwrap_or_default())
         }
-        None => vec![0u8; volume.voxel_count()],
+        None => (vec![0u8; volume.voxel_count()], Default::default()),
     };
     if !gpu_threshold_exact(&volume) && !args.cpu {
         eprintln!(
@@ -234,7 +237,7 @@ pub fn run(args: GrowArgs) -> anyhow::Result<()> {
         connectivity.neighbours()
     );
     phases.mark("apply");
-    save_label_map(&args.output, &labels, &volume)?;
+    write_label_map(&args.output, &labels, &set, &volume, args.format)?;
     phases.mark("save");
     phases.report();
     println!("wrote {}", args.output.display());

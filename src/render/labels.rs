@@ -1,69 +1,10 @@
-//! Label masks for display: grid checks, the r8uint texture and colours.
+//! Label masks for display: the r8uint texture and colours. Reading label
+//! maps onto the image grid is [`crate::annotate::label_formats`]'s.
 
 use crate::gpu::GpuError;
 use crate::gpu::capture_errors;
-use crate::volume::{Volume, each_variant};
 
-/// Largest label value (0 is background).
-pub const MAX_LABEL: u8 = 255;
-
-/// Checks that `mask` lies on `image`'s grid and turns it into one u8 label per voxel.
-pub fn labels_on_grid(image: &Volume, mask: &Volume) -> Result<Vec<u8>, String> {
-    if mask.shape != image.shape {
-        return Err(format!(
-            "label map grid {:?} differs from the image grid {:?}",
-            mask.shape, image.shape
-        ));
-    }
-    let a = image.ras_from_voxel.to_cols_array();
-    let b = mask.ras_from_voxel.to_cols_array();
-    let worst = a
-        .iter()
-        .zip(&b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max);
-    // Float32 header fields round to about 1e-5 mm; 1e-3 mm is far below any voxel.
-    if worst > 1e-3 {
-        return Err(format!(
-            "label map voxel-to-RAS matrix differs from the image's by up to {worst:.4} mm"
-        ));
-    }
-    let mut bad = None;
-    let labels = each_variant!(&mask.data, v => v
-        .iter()
-        .map(|&x| {
-            #[allow(clippy::unnecessary_cast)]
-            let x = x as f64;
-            if !(0.0..=MAX_LABEL as f64).contains(&x) || x.fract() != 0.0 {
-                bad.get_or_insert(x);
-            }
-            x as u8
-        })
-        .collect::<Vec<u8>>());
-    if let Some(x) = bad {
-        return Err(format!("label map holds {x}, not a label in 0..=255"));
-    }
-    Ok(labels)
-}
-
-/// Default label colours (RGB), ITK-SNAP's first entries; label 0 is never drawn.
-pub fn default_label_color(label: u8) -> [u8; 3] {
-    const PALETTE: [[u8; 3]; 12] = [
-        [255, 0, 0],
-        [0, 255, 0],
-        [0, 0, 255],
-        [255, 255, 0],
-        [0, 255, 255],
-        [255, 0, 255],
-        [255, 239, 213],
-        [0, 0, 205],
-        [205, 133, 63],
-        [210, 180, 140],
-        [102, 205, 170],
-        [0, 0, 128],
-    ];
-    PALETTE[(label.max(1) as usize - 1) % PALETTE.len()]
-}
+pub use crate::annotate::palette::default_label_color;
 
 /// Colour and opacity of every label value, as the shaders read it (256 × RGBA8
 /// packed in u32, little-endian R first). Label 0 is transparent.
