@@ -568,6 +568,31 @@ fn names_and_formats_that_do_not_fit_are_errors() {
 }
 
 #[test]
+fn empty_slicer_segmentation_reads_as_empty_wherever_its_voxel_is() {
+    // Slicer writes a segmentation whose segments are all empty as one
+    // voxel, which need not lie on the image grid.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.seg.nrrd");
+    let mut bytes = b"NRRD0004\ntype: unsigned char\ndimension: 3\n\
+        space: left-posterior-superior\nsizes: 1 1 1\n\
+        space directions: (1,0,0) (0,1,0) (0,0,1)\nkinds: domain domain domain\n\
+        encoding: raw\nspace origin: (0.25,0,0)\nSegment0_Color:=0.5 0.5 0.5\n\
+        Segment0_Extent:=0 -1 0 -1 0 -1\nSegment0_ID:=Segment_1\nSegment0_LabelValue:=1\n\
+        Segment0_Layer:=0\nSegment0_Name:=nothing yet\n\
+        Segmentation_MasterRepresentation:=Binary labelmap\n\n"
+        .to_vec();
+    bytes.push(0);
+    std::fs::write(&path, bytes).unwrap();
+    let file = read_label_map(&path, &image(), None).unwrap();
+    assert!(file.labels.iter().all(|&l| l == 0));
+    let set = file.label_set.unwrap();
+    assert_eq!(set.labels.len(), 1);
+    assert_eq!(set.labels[0].name, "nothing yet");
+    assert_eq!(set.labels[0].color, [128, 128, 128]);
+    assert_eq!(set.labels[0].review.status, ReviewStatus::NotStarted);
+}
+
+#[test]
 fn sidecars_without_terminology_or_review_still_load() {
     let dir = tempfile::tempdir().unwrap();
     let mask = dir.path().join("old.nii.gz");

@@ -31,10 +31,17 @@
 //! and ignores.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+mod tags;
+mod write;
+
+pub(super) use write::write;
+
+use tags::{label_info, parse_tags};
 
 use super::{LabelFormatError, LabelMapFile, Placement, grid};
-use crate::annotate::labels::{LabelInfo, LabelSet, ReviewStatus, Terminology};
+use crate::annotate::labels::LabelSet;
 use crate::volume::{LoadOptions, Volume, VoxelData};
 
 const STATUS_TAG: &str = "Segmentation.Status";
@@ -137,81 +144,6 @@ fn parse_segments(
         });
     }
     Ok(segments)
-}
-
-/// Slicer's tag list: `key:value|` pairs, split at the first `:`; pairs
-/// without one are skipped (a last pair without its `|` is kept).
-fn parse_tags(text: &str) -> BTreeMap<String, String> {
-    text.split('|')
-        .filter_map(|pair| pair.split_once(':'))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
-}
-
-/// `%`, `|`, `:` and line breaks as `%XX`, so a note survives Slicer's tag list.
-fn escape_note(note: &str) -> String {
-    let mut out = String::with_capacity(note.len());
-    for c in note.chars() {
-        match c {
-            '%' | '|' | ':' | '\n' | '\r' => out.push_str(&format!("%{:02X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn unescape_note(text: &str) -> String {
-    let mut bytes = Vec::with_capacity(text.len());
-    let raw = text.as_bytes();
-    let mut i = 0;
-    while i < raw.len() {
-        let hex = raw
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (raw[i], hex) {
-            (b'%', Some(b)) => {
-                bytes.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                bytes.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
-/// The label description a segment's header fields give.
-fn label_info(s: &Segment, value: u8, warnings: &mut Vec<String>) -> LabelInfo {
-    let mut info = LabelInfo::new(value, s.name.clone());
-    info.color = s.color;
-    let who = format!("segment {:?} (Segment{})", s.name, s.index);
-    if let Some(status) = s.tags.get(STATUS_TAG) {
-        match ReviewStatus::from_slicer_name(status) {
-            Some(st) => info.review.status = st,
-            None => warnings.push(format!("{who}: unknown {STATUS_TAG} {status:?} ignored")),
-        }
-    }
-    if let Some(note) = s.tags.get(NOTE_TAG) {
-        info.review.note = unescape_note(note);
-    }
-    if let Some(entry) = s.tags.get(TERMINOLOGY_TAG).filter(|e| !e.is_empty()) {
-        match Terminology::from_slicer(entry) {
-            Ok(t) => info.terminology = Some(t),
-            Err(e) => warnings.push(format!("{who}: {e}; terminology ignored")),
-        }
-    }
-    if let Some(a) = s.tags.get(OPACITY_TAG) {
-        match a.parse::<f32>() {
-            Ok(a) if (0.0..=1.0).contains(&a) => info.opacity = a,
-            _ => warnings.push(format!("{who}: {OPACITY_TAG} {a:?} is not in 0..1")),
-        }
-    }
-    info.visible = s.tags.get(VISIBLE_TAG).is_none_or(|v| v != "0");
-    info.locked = s.tags.get(LOCKED_TAG).is_some_and(|v| v == "1");
-    info
 }
 
 /// rayseg label of each segment (see the module notes).
@@ -387,6 +319,9 @@ pub(super) fn read(
             warnings,
         });
     }
+    // Segments that are all empty come in a one-voxel file that need not lie
+    // on the image grid: nothing to place.
+    let all_empty = segments.iter().all(|s| s.extent.is_none());
     if let Some(s) = segments.iter().find(|s| s.layer >= layers) {
         return Err(LabelFormatError::Segmentation {
             path: path.to_owned(),
@@ -396,9 +331,24 @@ pub(super) fn read(
             ),
         });
     }
+    let labels = assign_labels(path, &segments, &mut warnings)?;
+    let describe_all = |warnings: &mut Vec<String>| LabelSet {
+        labels: segments
+            .iter()
+            .zip(&labels)
+            .map(|(s, &v)| label_info(s, v, warnings))
+            .collect(),
+    };
+    if all_empty {
+        let label_set = describe_all(&mut warnings);
+        return Ok(LabelMapFile {
+            labels: vec![0; image.voxel_count()],
+            label_set: Some(label_set),
+            warnings,
+        });
+    }
     let placement = Placement::sub_box(image, first.shape, &first.ras_from_voxel)
         .map_err(|e| LabelFormatError::grid(path, e))?;
-    let labels = assign_labels(path, &segments, &mut warnings)?;
     let mut owner = [usize::MAX; 256];
     for (n, &l) in labels.iter().enumerate() {
         owner[l as usize] = n;
@@ -454,172 +404,11 @@ pub(super) fn read(
             flat.outside
         ));
     }
-    let label_set = LabelSet {
-        labels: segments
-            .iter()
-            .zip(&labels)
-            .map(|(s, &v)| label_info(s, v, &mut warnings))
-            .collect(),
-    };
+    let out = flat.out;
+    let label_set = describe_all(&mut warnings);
     Ok(LabelMapFile {
-        labels: flat.out,
+        labels: out,
         label_set: Some(label_set),
         warnings,
     })
-}
-
-/// Voxel count and inclusive bounding box of every label.
-fn label_boxes(labels: &[u8], shape: [usize; 3]) -> Vec<(u64, [usize; 6])> {
-    let mut boxes = vec![(0u64, [usize::MAX, 0, usize::MAX, 0, usize::MAX, 0]); 256];
-    let [ni, nj, _] = shape;
-    for (n, &l) in labels.iter().enumerate() {
-        if l == 0 {
-            continue;
-        }
-        let ijk = [n % ni, (n / ni) % nj, n / (ni * nj)];
-        let (count, b) = &mut boxes[l as usize];
-        *count += 1;
-        for a in 0..3 {
-            b[2 * a] = b[2 * a].min(ijk[a]);
-            b[2 * a + 1] = b[2 * a + 1].max(ijk[a]);
-        }
-    }
-    boxes
-}
-
-/// Slicer's "Reference image geometry" conversion parameter: the voxel-to-RAS
-/// matrix row by row, then the extent, each value followed by `;`.
-fn reference_geometry(image: &Volume) -> String {
-    let rows = image.ras_from_voxel.transpose().to_cols_array();
-    let [ni, nj, nk] = image.shape;
-    let extent = [0, ni - 1, 0, nj - 1, 0, nk - 1].map(|e| e as f64);
-    rows.iter()
-        .chain(&extent)
-        .map(|&x| format!("{};", super::num(x)))
-        .collect()
-}
-
-pub(super) fn write(
-    path: &Path,
-    labels: &[u8],
-    set: &LabelSet,
-    image: &Volume,
-) -> Result<Vec<PathBuf>, LabelFormatError> {
-    let boxes = label_boxes(labels, image.shape);
-    let mut kv: Vec<(String, String)> = Vec::new();
-    let mut index = 0;
-    for value in 1..=255u8 {
-        let described = set.get(value);
-        let (count, b) = boxes[value as usize];
-        if described.is_none() && count == 0 {
-            continue;
-        }
-        let info = described
-            .cloned()
-            .unwrap_or_else(|| LabelInfo::new(value, format!("Label {value}")));
-        let extent = if count == 0 {
-            "0 -1 0 -1 0 -1".to_owned()
-        } else {
-            b.map(|e| e.to_string()).join(" ")
-        };
-        let mut tags = BTreeMap::new();
-        tags.insert(STATUS_TAG, info.review.status.slicer_name().to_owned());
-        if let Some(t) = &info.terminology {
-            let entry = t.to_slicer().map_err(|e| LabelFormatError::Unwritable {
-                path: path.to_owned(),
-                message: format!("label {value} ({:?}): {e}", info.name),
-            })?;
-            tags.insert(TERMINOLOGY_TAG, entry);
-        }
-        if !info.review.note.is_empty() {
-            tags.insert(NOTE_TAG, escape_note(&info.review.note));
-        }
-        tags.insert(OPACITY_TAG, format!("{}", info.opacity));
-        tags.insert(VISIBLE_TAG, u8::from(info.visible).to_string());
-        tags.insert(LOCKED_TAG, u8::from(info.locked).to_string());
-        let tags: String = tags.iter().map(|(k, v)| format!("{k}:{v}|")).collect();
-        let color = info
-            .color
-            .map(|c| super::num(f64::from(c) / 255.0))
-            .join(" ");
-        let name = if info.name.is_empty() {
-            format!("Label {value}")
-        } else {
-            info.name.clone()
-        };
-        let segment = |field: &str, v: String| (format!("Segment{index}_{field}"), v);
-        kv.extend([
-            segment("Color", color),
-            segment("ColorAutoGenerated", "0".into()),
-            segment("Extent", extent),
-            segment("ID", format!("Segment_{value}")),
-            segment("LabelValue", value.to_string()),
-            segment("Layer", "0".into()),
-            segment("Name", name),
-            segment("NameAutoGenerated", "0".into()),
-            segment("Tags", tags),
-        ]);
-        index += 1;
-    }
-    let conversion = [
-        (
-            "Collapse labelmaps",
-            "1".to_owned(),
-            "1: merge into as few layers as possible",
-        ),
-        (
-            "Crop to reference image geometry",
-            "0".into(),
-            "0: keep the whole model",
-        ),
-        ("Oversampling factor", "1".into(), "1: no oversampling"),
-        (
-            "Reference image geometry",
-            reference_geometry(image),
-            "voxel-to-RAS matrix by rows, then the extent",
-        ),
-    ]
-    .iter()
-    .map(|(name, value, what)| format!("{name}|{value}|{what}&"))
-    .collect::<String>();
-    kv.extend([
-        (
-            "Segmentation_ContainedRepresentationNames".to_owned(),
-            format!("{BINARY_LABELMAP}|"),
-        ),
-        ("Segmentation_ConversionParameters".into(), conversion),
-        (
-            "Segmentation_MasterRepresentation".into(),
-            BINARY_LABELMAP.into(),
-        ),
-        (
-            "Segmentation_ReferenceImageExtentOffset".into(),
-            "0 0 0".into(),
-        ),
-    ]);
-    super::nrrd::write(path, labels, image, &kv)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn notes_survive_the_tag_list() {
-        for note in ["", "plain", "a|b:c%d\ne\r", "100% done: ok|", "ünï"] {
-            let e = escape_note(note);
-            assert!(!e.contains(['|', ':', '\n', '\r']), "{e}");
-            assert_eq!(unescape_note(&e), note);
-        }
-        assert_eq!(unescape_note("50%zz"), "50%zz");
-    }
-
-    #[test]
-    fn tags_split_as_slicer_splits_them() {
-        let t = parse_tags("Segmentation.Status:inprogress|TerminologyEntry:a~b^c:d|junk|last:x");
-        assert_eq!(t["Segmentation.Status"], "inprogress");
-        assert_eq!(t["TerminologyEntry"], "a~b^c:d");
-        assert_eq!(t["last"], "x");
-        assert_eq!(t.len(), 3);
-    }
 }
