@@ -438,7 +438,7 @@ fn cli_slice_writes_the_library_image() {
 
     let v = load(&src, &LoadOptions::default()).expect("load");
     let m = load(&mask, &LoadOptions::default()).expect("mask");
-    let labels = rayseg::render::labels::labels_on_grid(&v, &m).expect("grid");
+    let labels = rayseg::annotate::label_formats::labels_on_grid(&v, &m).expect("grid");
     let params = SliceParams {
         label_mode: LabelMode::Outline,
         label_opacity: 1.0,

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use rayseg::annotate::label_formats::read_label_map;
 use rayseg::volume::{LoadOptions, Volume, load};
 use serde::Deserialize;
 
@@ -214,13 +215,22 @@ fn every_command_takes_nrrd_and_metaimage() {
         "-o",
         s(&painted),
     ]);
+    // The overlapping segmentation's layers are flattened (the sphere of
+    // layer 1 over the first layer's labels); the MetaImage copy is layer 0.
+    let ct_volume = open("CTChest4.nrrd");
+    let flattened = read_label_map(&overlapping, &ct_volume, None)
+        .unwrap()
+        .labels;
     let seg_voxels = open("Segmentation.seg.nrrd");
-    for out in [&grown, &painted] {
+    let first_layer: Vec<u8> = (0..seg_voxels.voxel_count())
+        .map(|n| seg_voxels.data.get_f64(n).unwrap() as u8)
+        .collect();
+    for (out, before) in [(&grown, &flattened), (&painted, &first_layer)] {
         let v = load(out, &LoadOptions::default()).unwrap();
         let mut kept = 0u64;
         let mut added = 0u64;
         for n in 0..v.voxel_count() {
-            let before = seg_voxels.data.get_f64(n).unwrap();
+            let before = f64::from(before[n]);
             let after = v.data.get_f64(n).unwrap();
             if after == 9.0 {
                 added += 1;

@@ -2,8 +2,11 @@
 //! and ITK-SNAP label description files. Every write is atomic (a temporary
 //! file in the same folder, then a rename).
 //!
-//! Sidecar: `seg.nii.gz` → `seg.labels.json` (the `.nii.gz`/`.nii` suffix is
+//! Sidecar: `seg.nii.gz` → `seg.labels.json` (the label map's suffix,
+//! `.nii.gz`, `.nii`, `.seg.nrrd`, `.nrrd`, `.nhdr`, `.mha` or `.mhd`, is
 //! replaced), `{"format": "rayseg-labels", "version": 1, "labels": [...]}`.
+//! Each label's `terminology` and `review` are optional (older sidecars
+//! load without them).
 //!
 //! ITK-SNAP: one line per label, `IDX R G B A VIS MSH "LABEL"`, A the opacity in
 //! 0..1, `#` comments. Label 0 ("Clear Label") is skipped on import and written
@@ -53,14 +56,25 @@ struct Sidecar {
     labels: Vec<LabelInfo>,
 }
 
-/// `<mask without .nii.gz/.nii>.labels.json` next to the mask.
+/// Label-map suffixes a sidecar name replaces, longest first.
+const MASK_SUFFIXES: [&str; 7] = [
+    ".seg.nrrd",
+    ".nii.gz",
+    ".nrrd",
+    ".nhdr",
+    ".nii",
+    ".mha",
+    ".mhd",
+];
+
+/// `<mask without its label-map suffix>.labels.json` next to the mask.
 pub fn sidecar_path(mask: &Path) -> PathBuf {
     let name = mask
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let lower = name.to_ascii_lowercase();
-    let stem = [".nii.gz", ".nii"]
+    let stem = MASK_SUFFIXES
         .iter()
         .find(|s| lower.ends_with(*s))
         .map_or(name.as_str(), |s| &name[..name.len() - s.len()]);
@@ -80,7 +94,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), LabelFileError> {
     Ok(())
 }
 
-fn validate(set: &LabelSet, path: &Path) -> Result<(), LabelFileError> {
+pub(crate) fn validate(set: &LabelSet, path: &Path) -> Result<(), LabelFileError> {
     let invalid = |message: String| LabelFileError::Invalid {
         path: path.to_owned(),
         message,
@@ -218,7 +232,9 @@ pub fn parse_itksnap(text: &str, path: &Path) -> Result<LabelSet, LabelFileError
             color,
             opacity,
             visible,
-            ..LabelInfo::new(value, "")
+            locked: false,
+            terminology: None,
+            review: Default::default(),
         });
     }
     Ok(set)

@@ -1,8 +1,11 @@
-//! Label descriptions: name, colour, opacity, visibility and lock, per label value.
+//! Label descriptions: name, colour, opacity, visibility and lock, per label
+//! value; optionally what the label is (coded terminology) and where its
+//! review stands.
 
 use serde::{Deserialize, Serialize};
 
-use crate::render::labels::default_label_color;
+use crate::annotate::palette::default_label_color;
+pub use crate::annotate::terminology::{Code, Terminology};
 
 /// One label value's description (0 is background and never described).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -13,32 +16,24 @@ pub struct LabelInfo {
     pub opacity: f32,
     pub visible: bool,
     pub locked: bool,
+    /// What the label is, as coded terminology (Slicer's `TerminologyEntry`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terminology: Option<Terminology>,
     #[serde(default)]
     pub review: Review,
 }
 
-/// One coded concept (DICOM code sequence item: scheme, value, meaning).
+/// Where a label's review stands, with a free-text note.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Code {
-    pub scheme: String,
-    pub value: String,
-    pub meaning: String,
+pub struct Review {
+    #[serde(default)]
+    pub status: ReviewStatus,
+    #[serde(default)]
+    pub note: String,
 }
 
-/// What a label depicts, coded as Slicer and DICOM SEG code it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Terminology {
-    pub category: Code,
-    #[serde(rename = "type")]
-    pub kind: Code,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub modifier: Option<Code>,
-}
-
-/// Where a label's review stands (Slicer's segment status).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// 3D Slicer's segment status (`Segmentation.Status` tag), in its order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewStatus {
     #[default]
@@ -48,11 +43,28 @@ pub enum ReviewStatus {
     Flagged,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Review {
-    pub status: ReviewStatus,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub note: String,
+impl ReviewStatus {
+    pub const ALL: [ReviewStatus; 4] = [
+        ReviewStatus::NotStarted,
+        ReviewStatus::InProgress,
+        ReviewStatus::Completed,
+        ReviewStatus::Flagged,
+    ];
+
+    /// Slicer's machine-readable value of the `Segmentation.Status` tag
+    /// (`vtkSlicerSegmentationsModuleLogic::GetSegmentStatusAsMachineReadableString`).
+    pub fn slicer_name(self) -> &'static str {
+        match self {
+            ReviewStatus::NotStarted => "notstarted",
+            ReviewStatus::InProgress => "inprogress",
+            ReviewStatus::Completed => "completed",
+            ReviewStatus::Flagged => "flagged",
+        }
+    }
+
+    pub fn from_slicer_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.slicer_name() == name)
+    }
 }
 
 impl LabelInfo {

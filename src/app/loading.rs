@@ -8,9 +8,8 @@ use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::annotate::label_files::load_sidecar;
+use crate::annotate::label_formats::read_label_map;
 use crate::annotate::labels::LabelSet;
-use crate::render::labels::labels_on_grid;
 use crate::volume::phantom::{PhantomSpec, ct_phantom};
 use crate::volume::{LoadOptions, Progress, Volume, load};
 
@@ -151,15 +150,13 @@ fn load_source(
                 None => None,
                 Some(path) => {
                     set_stage("reading the label map");
-                    let mask = load(path, &LoadOptions::default()).map_err(|e| e.to_string())?;
-                    // Shown with the image's: e.g. only the first layer of a
-                    // .seg.nrrd with overlapping segments is loaded.
+                    let file = read_label_map(path, &volume, None).map_err(|e| e.to_string())?;
+                    // Shown with the image's: e.g. overlapping segments of a
+                    // .seg.nrrd flattened.
                     volume
                         .warnings
-                        .extend(mask.warnings.iter().map(|w| format!("label map: {w}")));
-                    let voxels = labels_on_grid(&volume, &mask)?;
-                    let set = load_sidecar(path).map_err(|e| e.to_string())?;
-                    Some((voxels, set))
+                        .extend(file.warnings.iter().map(|w| format!("label map: {w}")));
+                    Some((file.labels, file.label_set))
                 }
             };
             Ok(Loaded {

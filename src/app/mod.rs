@@ -26,12 +26,11 @@ use std::time::Instant;
 use egui::{Color32, Rect, Vec2};
 
 use crate::annotate::document::Recovery;
-use crate::annotate::label_files::save_sidecar;
+use crate::annotate::label_formats;
 use crate::annotate::stats::{LabelStats, label_stats};
 use crate::gpu::{required_features, required_limits, run_self_check};
 use crate::render::raymarch::{RenderMode, TransferPreset};
 use crate::render::window::{CtPreset, Window};
-use crate::volume::nifti::save_label_map;
 use gpu_callback::{GpuStats, LabelsUpload, ViewKind};
 use loading::{Loading, Source};
 use state::{BrushSettings, Document, GrowPreview, GrowSettings, Tool};
@@ -497,10 +496,19 @@ impl RaysegApp {
             self.path_prompt = Some((false, default_save_name(doc)));
             return;
         };
-        let result = save_label_map(&path, doc.labels(), &doc.volume)
-            .map_err(|e| e.to_string())
-            .and_then(|()| save_sidecar(&path, doc.label_set()).map_err(|e| e.to_string()))
-            .and_then(|_| journal::saved(doc, &path, "nifti"));
+        let result = match &doc.image_path {
+            Some(image) => label_formats::ensure_not_image(&path, image),
+            None => Ok(()),
+        }
+        .and_then(|()| {
+            label_formats::write_label_map(&path, doc.labels(), doc.label_set(), &doc.volume, None)
+        })
+        .map_err(|e| e.to_string())
+        .and_then(|_| {
+            let format = label_formats::LabelFormat::from_path(&path)
+                .map_or("label map".to_owned(), |f| f.name().to_owned());
+            journal::saved(doc, &path, &format)
+        });
         match result {
             Ok(_) => {
                 doc.labels_path = Some(path.clone());

@@ -9,6 +9,7 @@ use rayseg::annotate::brush::stroke_bounds;
 use rayseg::annotate::brush::{Brush, BrushMode, BrushStroke, OverwritePolicy, SlicePlane};
 use rayseg::annotate::document::{Recovery, SegDocument};
 use rayseg::annotate::journal::{journal_path, resolve_author};
+use rayseg::annotate::label_formats::{LabelFormat, output_format};
 use rayseg::annotate::label_volume::GpuLabelVolume;
 use rayseg::annotate::labels::LabelSet;
 use rayseg::gpu::volume_texture::VolumeTexture;
@@ -68,10 +69,14 @@ pub struct BrushArgs {
     /// 2-D disk in the slice (of this orientation) holding the centre.
     #[arg(long, value_enum)]
     pub disk: Option<Plane>,
-    /// Output label map (.nii or .nii.gz); a .labels.json sidecar is written
-    /// next to it, and the stroke is journaled in `<name>.journal.jsonl`.
+    /// Output label map: .nii(.gz), .nrrd, .mha (each with a .labels.json
+    /// sidecar) or .seg.nrrd (3D Slicer), by extension unless --format says;
+    /// the edit is journaled in `<name>.journal.jsonl` beside it.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Output format: nifti, seg.nrrd, nrrd or metaimage.
+    #[arg(long)]
+    pub format: Option<LabelFormat>,
     /// Who edits (default: $RAYSEG_AUTHOR, else the OS user name).
     #[arg(long)]
     pub author: Option<String>,
@@ -107,6 +112,7 @@ pub fn run(args: BrushArgs) -> anyhow::Result<()> {
             args.output.display()
         );
     }
+    output_format(&args.output, args.format)?;
     let intensity_range = match (args.lower, args.upper) {
         (None, None) => None,
         (lo, hi) => Some((lo.unwrap_or(f64::NEG_INFINITY), hi.unwrap_or(f64::INFINITY))),
@@ -185,8 +191,14 @@ pub fn run(args: BrushArgs) -> anyhow::Result<()> {
         rayseg::annotate::document::change::copy_box(&brushed, map, volume.shape, &bx);
     }
     doc.end_stroke(&stroke)?;
-    let format = super::labelmap::write(&args.output, doc.labels(), doc.label_set(), &volume)?;
+    let (format, written) = super::labelmap::write(
+        &args.output,
+        doc.labels(),
+        doc.label_set(),
+        &volume,
+        args.format,
+    )?;
     doc.mark_saved(format)?;
-    println!("wrote {}", args.output.display());
+    println!("wrote {written}");
     Ok(())
 }

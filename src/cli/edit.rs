@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use rayseg::annotate::document::{Recovery, SegDocument, parse_script};
 use rayseg::annotate::journal::{journal_path, resolve_author};
+use rayseg::annotate::label_formats::{LabelFormat, output_format};
 use rayseg::annotate::labels::LabelSet;
 
 use super::SourceArgs;
@@ -23,6 +24,9 @@ pub struct EditArgs {
     /// Output label map; its journal (`<name>.journal.jsonl`) is kept beside it.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Output format: nifti, seg.nrrd, nrrd or metaimage (default: by extension).
+    #[arg(long)]
+    pub format: Option<LabelFormat>,
     /// JSON list of edits, e.g. [{"op":"brush","label":1,"points_mm":[[x,y,z]],"radius_mm":5}].
     #[arg(long)]
     pub script: PathBuf,
@@ -45,6 +49,7 @@ pub fn run(args: EditArgs) -> anyhow::Result<()> {
             args.output.display()
         );
     }
+    output_format(&args.output, args.format)?;
     let text = std::fs::read_to_string(&args.script)
         .with_context(|| format!("reading the script {}", args.script.display()))?;
     let ops = parse_script(&text)
@@ -119,12 +124,17 @@ pub fn run(args: EditArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let format = super::labelmap::write(&args.output, doc.labels(), doc.label_set(), &image)?;
+    let (format, written) = super::labelmap::write(
+        &args.output,
+        doc.labels(),
+        doc.label_set(),
+        &image,
+        args.format,
+    )?;
     doc.mark_saved(format)?;
     if !args.json {
         println!(
-            "wrote {} ({} edits; journal {})",
-            args.output.display(),
+            "wrote {written} ({} edits; journal {})",
             ops.len(),
             journal.display()
         );

@@ -10,6 +10,7 @@ use rayseg::annotate::grow::{
     cpu::grow_region_cpu, gpu_threshold_exact, seed_from_ras,
 };
 use rayseg::annotate::journal::{journal_path, resolve_author};
+use rayseg::annotate::label_formats::{LabelFormat, output_format};
 use rayseg::annotate::labels::LabelSet;
 use rayseg::gpu::volume_texture::VolumeTexture;
 use rayseg::gpu::{GpuContext, GpuOptions, adapter_summary};
@@ -50,10 +51,14 @@ pub struct GrowArgs {
     /// Use the CPU reference instead of the GPU (slow; for checks).
     #[arg(long)]
     pub cpu: bool,
-    /// Output label map (.nii or .nii.gz); the grow is journaled in
-    /// `<name>.journal.jsonl` beside it.
+    /// Output label map: .nii(.gz), .nrrd, .mha (each with a .labels.json
+    /// sidecar) or .seg.nrrd (3D Slicer), by extension unless --format says;
+    /// the edit is journaled in `<name>.journal.jsonl` beside it.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Output format: nifti, seg.nrrd, nrrd or metaimage.
+    #[arg(long)]
+    pub format: Option<LabelFormat>,
     /// Who edits (default: $RAYSEG_AUTHOR, else the OS user name).
     #[arg(long)]
     pub author: Option<String>,
@@ -101,6 +106,7 @@ pub fn run(args: GrowArgs) -> anyhow::Result<()> {
             args.output.display()
         );
     }
+    output_format(&args.output, args.format)?;
     if args.seeds_ijk.is_empty() && args.seeds_mm.is_empty() {
         bail!("give at least one --seed I,J,K or --seed-mm X,Y,Z");
     }
@@ -262,8 +268,15 @@ pub fn run(args: GrowArgs) -> anyhow::Result<()> {
     ));
     doc.accept_preview()?;
     phases.mark("apply");
-    let format = super::labelmap::write(&args.output, doc.labels(), doc.label_set(), &volume)?;
+    let (format, written) = super::labelmap::write(
+        &args.output,
+        doc.labels(),
+        doc.label_set(),
+        &volume,
+        args.format,
+    )?;
     doc.mark_saved(format)?;
+    println!("wrote {written}");
     phases.mark("save");
     phases.report();
     println!("wrote {}", args.output.display());

@@ -76,10 +76,10 @@ pub fn run(args: JournalArgs) -> anyhow::Result<()> {
             }
             let r = replay(&journal_of(&mask), Some(at))?;
             let image = reference(&r.image)?;
-            super::labelmap::write(&output, &r.labels, &r.label_set, &image)?;
+            let (_, written) =
+                super::labelmap::write(&output, &r.labels, &r.label_set, &image, None)?;
             println!(
-                "wrote {} (the map after entry {at}, label_sha256 {})",
-                output.display(),
+                "wrote {written} (the map after entry {at}, label_sha256 {})",
                 r.head_sha256()
             );
             Ok(())

@@ -1,30 +1,29 @@
-//! Reading and writing label maps for the subcommands (one place, so every
-//! command takes the same formats).
+//! Reading and writing label maps for the subcommands, through the label-map
+//! format seam (one place, so every command takes the same formats).
 
 use std::path::Path;
 
-use rayseg::annotate::label_files::{load_sidecar, save_sidecar};
+use rayseg::annotate::label_formats::{LabelFormat, output_format, write_label_map};
 use rayseg::annotate::labels::LabelSet;
-use rayseg::render::labels::labels_on_grid;
 use rayseg::volume::Volume;
-use rayseg::volume::nifti::save_label_map;
 
 /// A label map on `image`'s grid and its label set (empty if it has none).
 pub fn read(path: &Path, image: &Volume) -> anyhow::Result<(Vec<u8>, LabelSet)> {
-    let mask = super::load_label_map(path)?;
-    let labels =
-        labels_on_grid(image, &mask).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    Ok((labels, load_sidecar(path)?.unwrap_or_default()))
+    let file = super::load_label_map(path, image)?;
+    Ok((file.labels, file.label_set.unwrap_or_default()))
 }
 
-/// Writes a label map and its label set; returns the format's name.
+/// Writes a label map and its label set (atomically); returns the format's
+/// name (for the journal's save entry) and the files written.
 pub fn write(
     path: &Path,
     labels: &[u8],
     set: &LabelSet,
     image: &Volume,
-) -> anyhow::Result<&'static str> {
-    save_label_map(path, labels, image)?;
-    save_sidecar(path, set)?;
-    Ok("nifti")
+    format: Option<LabelFormat>,
+) -> anyhow::Result<(&'static str, String)> {
+    let chosen = output_format(path, format)?;
+    let written = write_label_map(path, labels, set, image, format)?;
+    let written: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+    Ok((chosen.name(), written.join(" and ")))
 }

@@ -15,6 +15,7 @@ mod view;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use rayseg::annotate::label_formats::{LabelMapFile, read_label_map};
 use rayseg::volume::{LoadOptions, load, summary::VolumeSummary};
 
 #[derive(Parser)]
@@ -79,15 +80,18 @@ impl SourceArgs {
     }
 }
 
-/// Loads a label map (`--labels`, `--mask`, `stats MASK`), saying on stderr
-/// what its loader warned about: a `.seg.nrrd` with overlapping layers, for
-/// one, loads its first layer only.
-pub fn load_label_map(path: &std::path::Path) -> anyhow::Result<rayseg::volume::Volume> {
-    let mask = load(path, &LoadOptions::default())?;
-    for w in &mask.warnings {
+/// Reads a label map (`--labels`, `--mask`, `stats MASK`) onto `image`'s
+/// grid, saying on stderr what its reader warned about: overlapping segments
+/// of a `.seg.nrrd` flattened, for one.
+pub fn load_label_map(
+    path: &std::path::Path,
+    image: &rayseg::volume::Volume,
+) -> anyhow::Result<LabelMapFile> {
+    let file = read_label_map(path, image, None)?;
+    for w in &file.warnings {
         eprintln!("warning: {}: {w}", path.display());
     }
-    Ok(mask)
+    Ok(file)
 }
 
 #[derive(Args)]

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use rayseg::gpu::{GpuContext, GpuOptions, adapter_summary};
-use rayseg::render::labels::labels_on_grid;
 use rayseg::render::raymarch::{
     Camera, ClipBox, Raymarcher, RenderMode, RenderSettings, StandardView, TransferPreset,
 };
@@ -206,13 +205,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
     }
 
     let labels = match &args.labels {
-        Some(path) => {
-            let mask = super::load_label_map(path)?;
-            Some(
-                labels_on_grid(&volume, &mask)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
-            )
-        }
+        Some(path) => Some(super::load_label_map(path, &volume)?.labels),
         None => None,
     };
 

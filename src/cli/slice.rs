@@ -7,7 +7,7 @@ use clap::Args;
 use glam::DVec3;
 use rayseg::gpu::volume_texture::VolumeTexture;
 use rayseg::gpu::{GpuContext, GpuOptions};
-use rayseg::render::labels::{LabelTexture, labels_on_grid};
+use rayseg::render::labels::LabelTexture;
 use rayseg::render::mpr::{
     Convention, LabelMode, MprRenderer, SlabMode, SliceGeometry, SliceParams, SlicePlane,
     SlicePosition,
@@ -115,9 +115,7 @@ pub fn run(args: SliceArgs) -> anyhow::Result<()> {
     let texture = VolumeTexture::upload(device, queue, &volume)?;
     let (labels, label_mode) = match &args.labels {
         Some(path) => {
-            let mask = super::load_label_map(path)?;
-            let labels = labels_on_grid(&volume, &mask)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let labels = super::load_label_map(path, &volume)?.labels;
             let tex = LabelTexture::upload(device, queue, &labels, volume.shape)?;
             let mode = if args.outline {
                 LabelMode::Outline

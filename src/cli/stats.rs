@@ -3,9 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use rayseg::annotate::label_files::load_sidecar;
 use rayseg::annotate::stats::{RECIST_PERPENDICULAR_TOLERANCE_DEG, label_stats};
-use rayseg::render::labels::labels_on_grid;
 use rayseg::volume::{LoadOptions, load};
 
 #[derive(Args)]
@@ -22,11 +20,8 @@ pub struct StatsArgs {
 
 pub fn run(args: StatsArgs) -> anyhow::Result<()> {
     let image = load(&args.image, &LoadOptions::default())?;
-    let mask = super::load_label_map(&args.mask)?;
-    let labels = labels_on_grid(&image, &mask)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.mask.display()))?;
-    let names = load_sidecar(&args.mask)?;
-    let stats = label_stats(&image, &labels, names.as_ref())?;
+    let mask = super::load_label_map(&args.mask, &image)?;
+    let stats = label_stats(&image, &mask.labels, mask.label_set.as_ref())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&stats)?);
         return Ok(());

@@ -5,6 +5,7 @@
 
 mod context;
 mod error;
+pub mod label_texture;
 pub mod readback;
 pub(crate) mod selfcheck;
 pub mod shader;

@@ -10,10 +10,10 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use super::gpu::{Brush, base_params};
 use super::{BrushError, BrushStroke, stroke_pieces};
 use crate::annotate::undo::VoxelBox;
+use crate::gpu::label_texture::LabelTexture;
 use crate::gpu::readback::padded_bytes_per_row;
 use crate::gpu::volume_texture::VolumeTexture;
 use crate::gpu::{GpuError, capture_errors};
-use crate::render::labels::LabelTexture;
 use crate::volume::Volume;
 
 const MAP_PENDING: u8 = 0;

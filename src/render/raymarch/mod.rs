@@ -312,7 +312,7 @@ impl Raymarcher {
     }
 
     /// Uploads `volume` (and `labels`, one u8 per voxel on the same grid, as from
-    /// [`labels_on_grid`](crate::render::labels::labels_on_grid)) and computes the
+    /// [`labels_on_grid`](crate::annotate::label_formats::labels_on_grid)) and computes the
     /// brick grid. Run again after editing labels.
     pub fn prepare_volume(
         &self,

@@ -194,6 +194,49 @@ pub fn parse(bytes: &[u8], complete: bool) -> Result<Header, LoadErrorKind> {
     fields.finish(data_offset)
 }
 
+/// The `key:=value` pairs of the header at the start of `bytes` (up to the
+/// blank line), in order, unescaped as teem reads them (`\n` a newline,
+/// `\\` a backslash).
+pub fn key_values(bytes: &[u8]) -> Vec<(String, String)> {
+    let end = header_end(bytes).unwrap_or(bytes.len());
+    let text = String::from_utf8_lossy(&bytes[..end]);
+    text.lines()
+        .skip(1)
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .take_while(|l| !l.is_empty())
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let kv = l.find(":=")?;
+            // A field line (`name: value`) whose value holds `:=` is not a pair.
+            if l.find(':') != Some(kv) {
+                return None;
+            }
+            Some((unescape(&l[..kv]), unescape(&l[kv + 2..])))
+        })
+        .collect()
+}
+
+/// teem's `airUnescape`: `\n` is a newline, `\\` a backslash, any other
+/// backslash stays.
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek()) {
+            ('\\', Some('n')) => {
+                chars.next();
+                out.push('\n');
+            }
+            ('\\', Some('\\')) => {
+                chars.next();
+                out.push('\\');
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// The raw text of each field, last one winning.
 #[derive(Default)]
 struct Fields {

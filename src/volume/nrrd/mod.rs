@@ -33,6 +33,17 @@ pub fn load_nrrd_file(path: &Path, options: &LoadOptions) -> Result<Volume, Load
     load(&header, Origin::File(path.to_path_buf()), path, options).map_err(err)
 }
 
+/// The `key:=value` pairs of a NRRD file's header (3D Slicer keeps a
+/// segmentation's segment names, colours and layers there), in order and
+/// unescaped. Only the header is read; it is checked as [`load_nrrd_file`]
+/// checks it.
+pub fn read_key_values(path: &Path) -> Result<Vec<(String, String)>, LoadError> {
+    let file = File::open(path).map_err(|e| LoadError::io(path, e))?;
+    let (head, complete) = read_header_bytes(file).map_err(|e| LoadError::io(path, e))?;
+    let h = header::parse(&head, complete).map_err(|kind| LoadError::new(path, kind))?;
+    Ok(header::key_values(&head[..h.data_offset]))
+}
+
 /// Loads NRRD from memory (attached data; a detached data file is looked up
 /// next to `path`, which also names the source in messages).
 pub fn load_nrrd_bytes(
