@@ -7,8 +7,6 @@ use clap::{Args, ValueEnum};
 use glam::DVec3;
 use rayseg::annotate::brush::stroke_bounds;
 use rayseg::annotate::brush::{Brush, BrushMode, BrushStroke, OverwritePolicy, SlicePlane};
-use rayseg::annotate::document::{Recovery, SegDocument};
-use rayseg::annotate::journal::{journal_path, resolve_author};
 use rayseg::annotate::label_formats::{LabelFormat, output_format};
 use rayseg::annotate::label_volume::GpuLabelVolume;
 use rayseg::annotate::labels::LabelSet;
@@ -174,16 +172,13 @@ pub fn run(args: BrushArgs) -> anyhow::Result<()> {
     );
     // The GPU's result enters the document as one journaled edit over the
     // stroke's box (the input map is the document's starting state).
-    let author = resolve_author(args.author.as_deref());
-    let source = if args.mask.is_some() { "file" } else { "empty" };
-    let (mut doc, _) = SegDocument::open(
+    let mut doc = super::labelmap::journaled(
         volume.clone(),
         labels,
         set,
-        source,
-        &journal_path(&args.output),
-        &author,
-        Recovery::Discard,
+        args.mask.is_some(),
+        &args.output,
+        args.author.as_deref(),
     )?;
     doc.begin_stroke();
     if let Some(bx) = stroke_bounds(&stroke, volume.shape, &volume.ras_from_voxel)? {

@@ -4,12 +4,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use rayseg::annotate::document::{Recovery, RegionPreview, SegDocument};
+use rayseg::annotate::document::RegionPreview;
 use rayseg::annotate::grow::{
     Connectivity, GrowImage, GrowRequest, PackedFormat, PackedImage, RegionGrower, VoxelBits,
     cpu::grow_region_cpu, gpu_threshold_exact, seed_from_ras,
 };
-use rayseg::annotate::journal::{journal_path, resolve_author};
 use rayseg::annotate::label_formats::{LabelFormat, output_format};
 use rayseg::annotate::labels::LabelSet;
 use rayseg::gpu::volume_texture::VolumeTexture;
@@ -241,16 +240,13 @@ pub fn run(args: GrowArgs) -> anyhow::Result<()> {
     );
     // The region enters the document as one journaled edit over its box.
     let volume = std::sync::Arc::new(volume);
-    let source = if args.mask.is_some() { "file" } else { "empty" };
-    let author = resolve_author(args.author.as_deref());
-    let (mut doc, _) = SegDocument::open(
+    let mut doc = super::labelmap::journaled(
         volume.clone(),
         labels,
         set,
-        source,
-        &journal_path(&args.output),
-        &author,
-        Recovery::Discard,
+        args.mask.is_some(),
+        &args.output,
+        args.author.as_deref(),
     )?;
     let params = serde_json::json!({
         "label": args.label,

@@ -3,6 +3,10 @@
 
 use std::path::Path;
 
+use std::sync::Arc;
+
+use rayseg::annotate::document::{Recovery, SegDocument};
+use rayseg::annotate::journal::{journal_path, resolve_author};
 use rayseg::annotate::label_formats::{LabelFormat, output_format, write_label_map};
 use rayseg::annotate::labels::LabelSet;
 use rayseg::volume::Volume;
@@ -26,4 +30,28 @@ pub fn write(
     let written = write_label_map(path, labels, set, image, format)?;
     let written: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
     Ok((chosen.name(), written.join(" and ")))
+}
+
+/// The document a one-shot command (brush, grow) edits: its starting map
+/// (`--mask`, or empty) on the journal beside `output`, which records the
+/// start as a load and the command as one edit.
+pub fn journaled(
+    image: Arc<Volume>,
+    labels: Vec<u8>,
+    set: LabelSet,
+    from_file: bool,
+    output: &Path,
+    author: Option<&str>,
+) -> anyhow::Result<SegDocument> {
+    let source = if from_file { "file" } else { "empty" };
+    let (doc, _) = SegDocument::open(
+        image,
+        labels,
+        set,
+        source,
+        &journal_path(output),
+        &resolve_author(author),
+        Recovery::Discard,
+    )?;
+    Ok(doc)
 }
