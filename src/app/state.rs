@@ -551,8 +551,17 @@ pub fn compute_grow_preview(
         Some((gpu, volume_id)) => gpu.grow_region(volume, volume_id, labels, request)?,
         None => grow_region_cpu(volume, labels, request).map_err(err)?,
     };
+    let seeds_mm: Vec<[f64; 3]> = request
+        .seeds_ijk
+        .iter()
+        .map(|s| {
+            let ijk = DVec3::new(f64::from(s[0]), f64::from(s[1]), f64::from(s[2]));
+            volume.ras_from_index(ijk).to_array()
+        })
+        .collect();
     let params = serde_json::json!({
         "label": request.label,
+        "seeds_mm": seeds_mm,
         "seed_ijk": request.seeds_ijk,
         "lower": request.lower,
         "upper": request.upper,
