@@ -345,3 +345,44 @@ fn a_journal_of_another_image_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn undo_restores_the_label_set_with_the_voxels() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut doc = open(dir.path(), Recovery::Restore);
+    doc.apply(&brush(3, &[[0.0, 0.0, 0.0]], 5.0, false))
+        .unwrap();
+    let rename = EditOp::SetLabel {
+        label: 3,
+        name: Some("Nodule".into()),
+        color: Some([10, 200, 30]),
+        opacity: None,
+        visible: None,
+        locked: None,
+        terminology: None,
+        review: Some(ReviewStatus::Flagged),
+        note: None,
+    };
+    doc.apply(&rename).unwrap();
+    let painted = doc.labels().to_vec();
+    doc.apply(&EditOp::DeleteLabel { label: 3 }).unwrap();
+    assert!(doc.label_set().get(3).is_none());
+    assert_eq!(doc.voxel_count(3), 0);
+
+    doc.apply(&EditOp::Undo).unwrap();
+    assert_eq!(doc.labels(), painted.as_slice());
+    let l = doc.label_set().get(3).expect("label 3 is back");
+    assert_eq!((l.name.as_str(), l.color), ("Nodule", [10, 200, 30]));
+    assert_eq!(l.review.status, ReviewStatus::Flagged);
+
+    // Undoing the rename (a label-set-only edit) restores the old description.
+    doc.apply(&EditOp::Undo).unwrap();
+    assert_eq!(doc.label_set().get(3).unwrap().name, "Label 3");
+    assert_eq!(doc.labels(), painted.as_slice());
+    doc.apply(&EditOp::Redo).unwrap();
+    assert_eq!(doc.label_set().get(3).unwrap().name, "Nodule");
+    drop(doc);
+    // The journal's label sets follow the same path.
+    let r = replay(&dir.path().join("seg.journal.jsonl"), None).unwrap();
+    assert_eq!(r.label_set.get(3).unwrap().name, "Nodule");
+}

@@ -21,6 +21,8 @@ use std::collections::VecDeque;
 
 use thiserror::Error;
 
+use crate::annotate::labels::LabelSet;
+
 /// 256 MiB.
 pub const DEFAULT_UNDO_BUDGET_BYTES: usize = 256 << 20;
 /// Brick edge in voxels.
@@ -75,18 +77,25 @@ struct BrickDelta {
     rle: Vec<u8>,
 }
 
+/// The label set before and after an edit that changed it.
+type LabelSets = Box<(LabelSet, LabelSet)>;
+
 struct Edit {
     description: String,
     bricks: Vec<BrickDelta>,
+    label_sets: Option<LabelSets>,
     bytes: usize,
 }
 
 /// What an undo or redo did.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Applied {
     pub description: String,
-    /// Voxels that may have changed (the union of the edit's bricks).
-    pub region: VoxelBox,
+    /// Voxels that may have changed (the union of the edit's bricks); None
+    /// when the edit changed only the label set.
+    pub region: Option<VoxelBox>,
+    /// The label set to restore, when the edit changed it.
+    pub label_set: Option<LabelSet>,
 }
 
 /// The bricks of a region copied before an edit (see [`UndoStack::commit`]).
@@ -203,9 +212,16 @@ fn apply_rle(
     Ok(())
 }
 
-fn edit_bytes(description: &str, bricks: &[BrickDelta]) -> usize {
+fn edit_bytes(description: &str, bricks: &[BrickDelta], sets: Option<&LabelSets>) -> usize {
+    let set_bytes = |s: &LabelSet| {
+        s.labels
+            .iter()
+            .map(|l| std::mem::size_of_val(l) + l.name.len() + l.review.note.len() + 256)
+            .sum::<usize>()
+    };
     std::mem::size_of::<Edit>()
         + description.len()
+        + sets.map_or(0, |s| set_bytes(&s.0) + set_bytes(&s.1))
         + bricks
             .iter()
             .map(|b| std::mem::size_of::<BrickDelta>() + b.rle.capacity())
@@ -289,7 +305,7 @@ impl UndoStack {
                 bricks.push(BrickDelta { brick: b, rle });
             }
         }
-        self.push(shape, description, bricks)
+        self.push(shape, description, bricks, None)
     }
 
     /// Copies the bricks meeting `region` before an edit confined to it; pass
@@ -339,19 +355,25 @@ impl UndoStack {
                 });
             }
         }
-        self.push(shape, description, bricks)
+        self.push(shape, description, bricks, None)
     }
 
-    /// Records an edit confined to `change.region`, `after` being the whole map
-    /// after it. Cost follows the region (the bricks it meets).
+    /// Records an edit confined to `change.region` (`after` being the whole
+    /// map after it) and/or a change of the label set (before, after). Cost
+    /// follows the region (the bricks it meets).
     pub fn record_change(
         &mut self,
         after: &[u8],
         shape: [usize; 3],
-        change: &crate::annotate::document::change::Change,
+        change: Option<&crate::annotate::document::change::Change>,
         description: &str,
+        label_sets: Option<(LabelSet, LabelSet)>,
     ) -> Result<bool, UndoError> {
         self.check(after.len(), shape)?;
+        let label_sets = label_sets.map(Box::new);
+        let Some(change) = change else {
+            return self.push(shape, description, Vec::new(), label_sets);
+        };
         let region = change.region;
         if (0..3).any(|a| region.min[a] > region.max[a] || region.max[a] >= shape[a]) {
             return Err(UndoError::Region { region, shape });
@@ -391,7 +413,7 @@ impl UndoStack {
                 }
             }
         }
-        self.push(shape, description, bricks)
+        self.push(shape, description, bricks, label_sets)
     }
 
     /// The voxels the next undo (or redo) would change, if there is one.
@@ -413,17 +435,19 @@ impl UndoStack {
         shape: [usize; 3],
         description: &str,
         bricks: Vec<BrickDelta>,
+        label_sets: Option<LabelSets>,
     ) -> Result<bool, UndoError> {
-        if bricks.is_empty() {
+        if bricks.is_empty() && label_sets.is_none() {
             return Ok(false);
         }
         // A new edit makes the redo steps unreachable.
         self.bytes_used -= self.redo.drain(..).map(|e| e.bytes).sum::<usize>();
         self.shape = Some(shape);
-        let bytes = edit_bytes(description, &bricks);
+        let bytes = edit_bytes(description, &bricks, label_sets.as_ref());
         self.undo.push_back(Edit {
             description: description.to_owned(),
             bricks,
+            label_sets,
             bytes,
         });
         self.bytes_used += bytes;
@@ -441,14 +465,14 @@ impl UndoStack {
         edit: &Edit,
         labels: &mut [u8],
         shape: [usize; 3],
-    ) -> Result<VoxelBox, UndoError> {
+    ) -> Result<Option<VoxelBox>, UndoError> {
         let mut region: Option<VoxelBox> = None;
         for d in &edit.bricks {
             let bx = brick_box(shape, d.brick);
             apply_rle(labels, shape, &bx, &d.rle)?;
             region = Some(region.map_or(bx, |r| r.union(&bx)));
         }
-        region.ok_or_else(|| UndoError::Corrupt("edit without bricks".into()))
+        Ok(region)
     }
 
     /// Reverts the newest edit in `labels` (the current map); None when there is none.
@@ -462,10 +486,12 @@ impl UndoStack {
         };
         let region = self.apply(&edit, labels, shape)?;
         let description = edit.description.clone();
+        let label_set = edit.label_sets.as_ref().map(|s| s.0.clone());
         self.redo.push(edit);
         Ok(Some(Applied {
             description,
             region,
+            label_set,
         }))
     }
 
@@ -480,10 +506,12 @@ impl UndoStack {
         };
         let region = self.apply(&edit, labels, shape)?;
         let description = edit.description.clone();
+        let label_set = edit.label_sets.as_ref().map(|s| s.1.clone());
         self.undo.push_back(edit);
         Ok(Some(Applied {
             description,
             region,
+            label_set,
         }))
     }
 }

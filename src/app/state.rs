@@ -429,10 +429,17 @@ impl Document {
         self.drop_preview();
         let op = if redo { EditOp::Redo } else { EditOp::Undo };
         let out = self.seg.apply(&op).map_err(err)?;
-        Ok(out.region.map(|_| {
-            self.touch_labels();
-            out.undone_edit.unwrap_or_default()
-        }))
+        let Some(what) = out.undone_edit else {
+            return Ok(None);
+        };
+        self.touch_labels();
+        self.display_version += 1;
+        if self.label_set().get(self.active_label).is_none()
+            && let Some(first) = self.label_set().labels.first()
+        {
+            self.active_label = first.value;
+        }
+        Ok(Some(what))
     }
 
     pub fn undo(&mut self) -> Result<Option<String>, String> {

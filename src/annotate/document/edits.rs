@@ -318,31 +318,40 @@ impl SegDocument {
 
     fn undo_redo(&mut self, redo: bool) -> Result<EditOutcome, DocumentError> {
         self.preview = None;
-        let Some(region) = self.undo.peek_region(redo) else {
-            return Ok(EditOutcome::default());
+        let pending = if redo {
+            self.undo.redo_len()
+        } else {
+            self.undo.undo_len()
         };
+        if pending == 0 {
+            return Ok(EditOutcome::default());
+        }
+        let region = self.undo.peek_region(redo);
         let shape = self.shape();
-        let before = gather(&self.labels, shape, &region);
+        let before = region.map(|r| gather(&self.labels, shape, &r));
         let applied = if redo {
             self.undo.redo(&mut self.labels)?
         } else {
             self.undo.undo(&mut self.labels)?
         };
-        let after = gather(&self.labels, shape, &region);
         let kind = if redo {
             EntryKind::Redo
         } else {
             EntryKind::Undo
         };
-        let what = applied.map(|a| a.description).unwrap_or_default();
-        let change = Change {
+        let change = region.zip(before).map(|(region, before)| Change {
             region,
+            after: gather(&self.labels, shape, &region),
             before,
-            after,
-        };
+        });
+        let (what, set) = applied.map_or((String::new(), None), |a| (a.description, a.label_set));
+        let set_changed = set.is_some();
+        if let Some(set) = set {
+            self.label_set = set;
+        }
         let params = serde_json::json!({ "edit": what });
         let tool = if redo { "redo" } else { "undo" };
-        let mut out = self.commit(tool, params, Some(change), false, kind)?;
+        let mut out = self.commit(tool, params, change, set_changed, kind)?;
         out.undone_edit = Some(what);
         Ok(out)
     }

@@ -110,6 +110,8 @@ pub struct SegDocument {
     version: u64,
     saved_sha256: String,
     author: String,
+    /// The label set as of the last commit (the "before" of the next change).
+    committed_set: LabelSet,
 }
 
 impl SegDocument {
@@ -131,6 +133,7 @@ impl SegDocument {
         let hasher = LabelHasher::new(&labels, shape);
         let (counts, label_boxes) = scan_labels(&labels, shape);
         let saved_sha256 = hex(&hasher.digest());
+        let committed = label_set.clone();
         Ok(SegDocument {
             image,
             labels,
@@ -146,6 +149,7 @@ impl SegDocument {
             version: 1,
             saved_sha256,
             author: author.to_owned(),
+            committed_set: committed,
         })
     }
 
@@ -222,10 +226,15 @@ impl SegDocument {
         entry.tool = Some(tool.to_owned());
         entry.params = params;
         let mut outcome = EditOutcome::default();
+        let label_sets = label_set_changed.then(|| {
+            let before = std::mem::replace(&mut self.committed_set, self.label_set.clone());
+            (before, self.label_set.clone())
+        });
+        if kind == EntryKind::Edit && (change.is_some() || label_sets.is_some()) {
+            self.undo
+                .record_change(&self.labels, shape, change.as_ref(), tool, label_sets)?;
+        }
         if let Some(change) = &change {
-            if kind == EntryKind::Edit {
-                self.undo.record_change(&self.labels, shape, change, tool)?;
-            }
             for (l, d) in change.per_label() {
                 let c = &mut self.counts[l as usize];
                 *c = *c + d.added - d.removed;
