@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::state::Document;
 use crate::annotate::document::{Recovery, SegDocument};
-use crate::annotate::journal::{image_id, journal_path, replay, resolve_author};
+use crate::annotate::journal::{journal_path, replay, resolve_author};
 
 /// Edits a journal holds after its last save, offered back on opening.
 #[derive(Clone, Debug, PartialEq)]
@@ -22,7 +22,7 @@ pub fn path_for(doc: &Document, config_dir: &Path) -> PathBuf {
     match &doc.labels_path {
         Some(p) => journal_path(p),
         None => {
-            let id = image_id(&doc.volume);
+            let id = doc.image_id();
             config_dir
                 .join("journals")
                 .join(format!("{}.journal.jsonl", &id.image_sha256[..32]))
@@ -50,8 +50,9 @@ pub fn attach(doc: &mut Document, path: &Path, recovery: Recovery) -> Result<boo
     } else {
         "empty"
     };
-    let (seg, report) = SegDocument::open(
+    let (seg, report) = SegDocument::open_identified(
         doc.volume.clone(),
+        doc.image_id().clone(),
         doc.labels().to_vec(),
         doc.label_set().clone(),
         source,

@@ -10,7 +10,7 @@ use glam::DVec3;
 use crate::annotate::brush::{self, BrushMode, BrushStroke, OverwritePolicy};
 use crate::annotate::document::{EditOp, RegionPreview, SegDocument};
 use crate::annotate::grow::{Connectivity, GrowRequest, cpu::grow_region_cpu};
-use crate::annotate::journal::resolve_author;
+use crate::annotate::journal::{ImageId, image_id, resolve_author};
 use crate::annotate::labels::{LabelInfo, LabelSet};
 use crate::annotate::stats::LabelStats;
 use crate::render::mpr::SlicePlane;
@@ -136,6 +136,8 @@ pub struct Document {
     pub volume_id: u64,
     /// The stroke in progress, its points so far (journaled as one polyline).
     pub stroke: Option<BrushStroke>,
+    /// The image's content identity (hashes every voxel: computed once).
+    image_id: std::sync::OnceLock<ImageId>,
 }
 
 static NEXT_VOLUME_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -166,8 +168,14 @@ impl Document {
             stats: Vec::new(),
             stats_version: 0,
             stroke: None,
+            image_id: std::sync::OnceLock::new(),
             volume_id: NEXT_VOLUME_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
+    }
+
+    /// The image's identity for its journal (computed on first use).
+    pub fn image_id(&self) -> &ImageId {
+        self.image_id.get_or_init(|| image_id(&self.volume))
     }
 
     /// Swaps in a segmentation document (one opened on its journal).

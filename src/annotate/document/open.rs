@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::{DocumentError, SegDocument};
 use crate::annotate::journal::{
-    Journal, Replay, entry::EntryKind, hex, image_id, label_map_hash, replay,
+    ImageId, Journal, Replay, entry::EntryKind, hex, image_id, label_map_hash, replay,
 };
 use crate::annotate::labels::LabelSet;
 use crate::volume::Volume;
@@ -49,6 +49,31 @@ impl SegDocument {
         recovery: Recovery,
     ) -> Result<(SegDocument, OpenReport), DocumentError> {
         let id = image_id(&image);
+        Self::open_identified(
+            image,
+            id,
+            labels,
+            label_set,
+            source,
+            journal_path,
+            author,
+            recovery,
+        )
+    }
+
+    /// [`Self::open`] with the image's identity already computed (it hashes
+    /// every voxel).
+    #[allow(clippy::too_many_arguments)]
+    pub fn open_identified(
+        image: Arc<Volume>,
+        id: ImageId,
+        labels: Vec<u8>,
+        label_set: LabelSet,
+        source: &str,
+        journal_path: &Path,
+        author: &str,
+        recovery: Recovery,
+    ) -> Result<(SegDocument, OpenReport), DocumentError> {
         let mut report = OpenReport::default();
         if !journal_path.exists() {
             let empty = vec![0u8; image.voxel_count()];
