@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::gpu_edits::{SharedEdits, record_strokes};
 use super::gpu_grow::SharedImage;
 use crate::annotate::brush::Brush;
+use crate::annotate::undo::VoxelBox;
 use crate::render::labels::LabelTexture;
 use crate::render::mpr::{MprRenderer, SliceParams, create_output_texture};
 use crate::render::raymarch::{PreparedVolume, RayFrame, Raymarcher, RenderSettings, RenderTarget};
@@ -63,13 +64,42 @@ impl ViewJob {
     }
 }
 
-/// Labels to upload, shared with the UI without copying per frame. The version
-/// changes only when the CPU changed the map (load, undo, grow, CPU brush):
-/// GPU brush strokes are already in the texture.
+/// Labels to upload, shared with the UI without copying per frame: a whole
+/// map (for a new texture, or after a load) and the boxes the CPU changed
+/// since (undo, grow, CPU brush, previews), each uploaded once. GPU brush
+/// strokes are already in the texture.
 #[derive(Clone)]
 pub struct LabelsUpload {
+    /// Version of the newest change.
     pub version: u64,
-    pub voxels: Arc<Vec<u8>>,
+    /// The whole displayed map as of `base_version`.
+    pub base: Arc<Vec<u8>>,
+    pub base_version: u64,
+    /// Boxes changed after the base, oldest first (shared, never copied).
+    pub patches: Arc<Vec<Arc<LabelPatch>>>,
+}
+
+/// The displayed labels of one box at one version.
+pub struct LabelPatch {
+    pub version: u64,
+    pub region: VoxelBox,
+    pub labels: Vec<u8>,
+}
+
+impl LabelsUpload {
+    /// Brings a texture holding version `have` up to date.
+    fn apply(&self, queue: &wgpu::Queue, texture: &LabelTexture, have: u64) -> Result<(), String> {
+        let from = if have < self.base_version {
+            write_labels(queue, texture, &self.base)?;
+            self.base_version
+        } else {
+            have
+        };
+        for p in self.patches.iter().filter(|p| p.version > from) {
+            write_box(queue, texture, &p.region, &p.labels)?;
+        }
+        Ok(())
+    }
 }
 
 /// Counters the UI reads (screenshot waits for real content; debug overlay).
@@ -253,7 +283,7 @@ impl GpuResources {
                     device,
                     queue,
                     &cb.volume,
-                    Some(&cb.labels.voxels),
+                    Some(&cb.labels.base),
                     label_usage,
                 )
                 .map_err(|e| e.to_string())?;
@@ -262,6 +292,8 @@ impl GpuResources {
             {
                 *s = Some((cb.volume_id, prepared.image.clone()));
             }
+            cb.labels
+                .apply(queue, &prepared.labels, cb.labels.base_version)?;
             self.volume = Some(GpuVolume {
                 id: cb.volume_id,
                 prepared,
@@ -277,7 +309,8 @@ impl GpuResources {
             return Ok(());
         };
         if gv.labels_version != cb.labels.version {
-            write_labels(queue, &gv.prepared.labels, &cb.labels.voxels)?;
+            cb.labels
+                .apply(queue, &gv.prepared.labels, gv.labels_version)?;
             gv.labels_version = cb.labels.version;
         }
         // The brick grid (empty-space skipping) includes labels; it follows them
@@ -436,8 +469,50 @@ impl GpuResources {
     }
 }
 
-/// Re-uploads the whole label map into the existing texture (COPY_DST).
-/// Known cost: one full copy per edit; a dirty-box upload would be cheaper.
+/// Writes the labels of one box into the texture (COPY_DST).
+fn write_box(
+    queue: &wgpu::Queue,
+    texture: &LabelTexture,
+    region: &VoxelBox,
+    labels: &[u8],
+) -> Result<(), String> {
+    let [w, h, d] = region.size().map(|n| n as u32);
+    let fits = (0..3).all(|a| region.max[a] < texture.shape[a] as usize);
+    if !fits || labels.len() != (w as usize) * (h as usize) * (d as usize) {
+        return Err(format!(
+            "label box {region:?} ({} voxels) does not fit the {:?} texture",
+            labels.len(),
+            texture.shape
+        ));
+    }
+    queue.write_texture(
+        wgpu::TexelCopyTextureInfo {
+            texture: &texture.texture,
+            mip_level: 0,
+            origin: wgpu::Origin3d {
+                x: region.min[0] as u32,
+                y: region.min[1] as u32,
+                z: region.min[2] as u32,
+            },
+            aspect: wgpu::TextureAspect::All,
+        },
+        labels,
+        wgpu::TexelCopyBufferLayout {
+            offset: 0,
+            bytes_per_row: Some(w),
+            rows_per_image: Some(h),
+        },
+        wgpu::Extent3d {
+            width: w,
+            height: h,
+            depth_or_array_layers: d,
+        },
+    );
+    Ok(())
+}
+
+/// Uploads the whole label map into the existing texture (COPY_DST): on a
+/// load, or when the box uploads were folded into a new base.
 fn write_labels(queue: &wgpu::Queue, texture: &LabelTexture, labels: &[u8]) -> Result<(), String> {
     let [w, h, d] = texture.shape;
     if labels.len() != (w as usize) * (h as usize) * (d as usize) {
@@ -531,5 +606,85 @@ impl ViewCallback {
         if let Ok(mut slot) = self.stats.last_error.lock() {
             *slot = Some(message);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpu::readback::read_texture_3d;
+    use crate::gpu::{GpuContext, GpuOptions};
+
+    /// Box uploads bring a texture at any earlier version to exactly the
+    /// displayed map (the expected map is written voxel by voxel here).
+    #[test]
+    fn box_uploads_bring_the_label_texture_up_to_date() {
+        let ctx = GpuContext::new(&GpuOptions::from_env()).expect("a GPU adapter (lavapipe in CI)");
+        let (device, queue) = (&ctx.device, &ctx.queue);
+        let shape = [37usize, 21, 9];
+        let n: usize = shape.iter().product();
+        let base: Vec<u8> = (0..n).map(|i| (i % 3) as u8).collect();
+        let texture = LabelTexture::upload(device, queue, &base, shape).expect("texture");
+        let mut expected = base.clone();
+        let mut patches = Vec::new();
+        let boxes = [
+            VoxelBox {
+                min: [3, 4, 1],
+                max: [20, 10, 5],
+            },
+            VoxelBox {
+                min: [0, 0, 0],
+                max: [0, 0, 0],
+            },
+            VoxelBox {
+                min: [30, 15, 6],
+                max: [36, 20, 8],
+            },
+            VoxelBox {
+                min: [10, 5, 2],
+                max: [25, 12, 3],
+            },
+        ];
+        for (v, region) in boxes.iter().enumerate() {
+            let size = region.size();
+            let labels: Vec<u8> = (0..size.iter().product::<usize>())
+                .map(|i| 10 + v as u8 + (i % 5) as u8)
+                .collect();
+            let mut at = 0;
+            for k in region.min[2]..=region.max[2] {
+                for j in region.min[1]..=region.max[1] {
+                    for i in region.min[0]..=region.max[0] {
+                        expected[i + shape[0] * (j + shape[1] * k)] = labels[at];
+                        at += 1;
+                    }
+                }
+            }
+            patches.push(Arc::new(LabelPatch {
+                version: 2 + v as u64,
+                region: *region,
+                labels,
+            }));
+        }
+        let up = LabelsUpload {
+            version: 5,
+            base: Arc::new(base),
+            base_version: 1,
+            patches: Arc::new(patches),
+        };
+        // A texture at the base version takes every box, in order (they overlap).
+        up.apply(queue, &texture, 1).expect("patches");
+        let read = read_texture_3d(device, queue, &texture.texture).expect("readback");
+        assert_eq!(read, expected);
+        // One that is older than the base takes the base, then every box.
+        let stale = LabelTexture::upload(device, queue, &vec![7; n], shape).expect("texture");
+        up.apply(queue, &stale, 0).expect("base and patches");
+        let read = read_texture_3d(device, queue, &stale.texture).expect("readback");
+        assert_eq!(read, expected);
+        // A box outside the texture is refused, not written.
+        let bad = VoxelBox {
+            min: [0, 0, 0],
+            max: [37, 0, 0],
+        };
+        assert!(write_box(queue, &texture, &bad, &[0; 38]).is_err());
     }
 }

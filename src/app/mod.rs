@@ -31,7 +31,7 @@ use crate::annotate::stats::{LabelStats, label_stats};
 use crate::gpu::{required_features, required_limits, run_self_check};
 use crate::render::raymarch::{RenderMode, TransferPreset};
 use crate::render::window::{CtPreset, Window};
-use gpu_callback::{GpuStats, LabelsUpload, ViewKind};
+use gpu_callback::{GpuStats, LabelPatch, LabelsUpload, ViewKind};
 use loading::{Loading, Source};
 use state::{BrushSettings, Document, GrowPreview, GrowSettings, Tool};
 use views::{ViewAction, ViewerState};
@@ -129,7 +129,7 @@ pub struct RaysegApp {
     deferred: Vec<Deferred>,
     stats_job: Option<Receiver<StatsReply>>,
     loading: Option<Loading>,
-    labels_upload: Option<(u64, u64, LabelsUpload)>,
+    labels_upload: Option<(u64, LabelsUpload)>,
     upload_version: u64,
     gpu_stats: Arc<GpuStats>,
     target_format: Option<wgpu::TextureFormat>,
@@ -435,22 +435,65 @@ impl RaysegApp {
         self.doc = Some(doc);
     }
 
-    /// The map to upload when the CPU changed it (hidden labels and colours are
-    /// the shaders' LUT's business, so this is the map itself or the grow preview).
+    /// What the views upload: the whole map when the document is new or was
+    /// reloaded, else the boxes the CPU changed (hidden labels and colours are
+    /// the shaders' LUT's business). Box uploads are folded into a new whole
+    /// map once they add up to a quarter of it.
     fn labels_upload(&mut self) -> Option<LabelsUpload> {
-        let doc = self.doc.as_ref()?;
-        let key = (doc.volume_id, doc.upload_version);
-        if let Some((id, v, up)) = &self.labels_upload
-            && (*id, *v) == key
-        {
-            return Some(up.clone());
-        }
-        self.upload_version += 1;
-        let up = LabelsUpload {
-            version: self.upload_version,
-            voxels: Arc::new(doc.display_labels().to_vec()),
+        let doc = self.doc.as_mut()?;
+        let (all, boxes) = doc.take_uploads();
+        let current = self
+            .labels_upload
+            .as_ref()
+            .filter(|(id, _)| *id == doc.volume_id)
+            .map(|(_, up)| up.clone());
+        let up = match current {
+            Some(up) if !all && boxes.is_empty() => up,
+            Some(up) if !all => {
+                let mut patches: Vec<Arc<LabelPatch>> = Vec::new();
+                let mut version = up.version;
+                for region in boxes {
+                    version += 1;
+                    let labels = doc.display_box(&region);
+                    patches.push(Arc::new(LabelPatch {
+                        version,
+                        region,
+                        labels,
+                    }));
+                }
+                self.upload_version = version;
+                let held: usize = up.patches.iter().map(|p| p.labels.len()).sum::<usize>()
+                    + patches.iter().map(|p| p.labels.len()).sum::<usize>();
+                if held > doc.labels().len() / 4 {
+                    LabelsUpload {
+                        version,
+                        base: Arc::new(doc.display_labels().into_owned()),
+                        base_version: version,
+                        patches: Arc::new(Vec::new()),
+                    }
+                } else {
+                    // Earlier patches are shared (pointers copied, not labels).
+                    let mut all_patches = up.patches.as_ref().clone();
+                    all_patches.extend(patches);
+                    LabelsUpload {
+                        version,
+                        base: up.base,
+                        base_version: up.base_version,
+                        patches: Arc::new(all_patches),
+                    }
+                }
+            }
+            _ => {
+                self.upload_version += 1;
+                LabelsUpload {
+                    version: self.upload_version,
+                    base: Arc::new(doc.display_labels().into_owned()),
+                    base_version: self.upload_version,
+                    patches: Arc::new(Vec::new()),
+                }
+            }
         };
-        self.labels_upload = Some((key.0, key.1, up.clone()));
+        self.labels_upload = Some((doc.volume_id, up.clone()));
         Some(up)
     }
 

@@ -13,6 +13,7 @@ use crate::annotate::grow::{Connectivity, GrowRequest, cpu::grow_region_cpu};
 use crate::annotate::journal::{ImageId, image_id, resolve_author};
 use crate::annotate::labels::{LabelInfo, LabelSet};
 use crate::annotate::stats::LabelStats;
+use crate::annotate::undo::VoxelBox;
 use crate::render::mpr::SlicePlane;
 use crate::volume::Volume;
 
@@ -138,6 +139,10 @@ pub struct Document {
     pub stroke: Option<BrushStroke>,
     /// The image's content identity (hashes every voxel: computed once).
     image_id: std::sync::OnceLock<ImageId>,
+    /// Boxes whose displayed labels changed on the CPU since the display
+    /// took them (uploaded box by box), and whether the whole map must go.
+    upload_boxes: Vec<VoxelBox>,
+    upload_all: bool,
 }
 
 static NEXT_VOLUME_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -169,6 +174,8 @@ impl Document {
             stats_version: 0,
             stroke: None,
             image_id: std::sync::OnceLock::new(),
+            upload_boxes: Vec::new(),
+            upload_all: true,
             volume_id: NEXT_VOLUME_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
@@ -183,6 +190,7 @@ impl Document {
         self.seg = seg;
         self.grow_preview = None;
         self.stroke = None;
+        self.upload_all = true;
         if let Some(first) = self.label_set().labels.first()
             && self.label_set().get(self.active_label).is_none()
         {
@@ -222,6 +230,7 @@ impl Document {
         self.active_label = set.labels[0].value;
         self.seg.load(labels, set, "file").map_err(err)?;
         self.grow_preview = None;
+        self.upload_all = true;
         self.touch_labels();
         self.dirty = false;
         Ok(())
@@ -242,15 +251,50 @@ impl Document {
         self.dirty = true;
     }
 
-    /// The displayed map changed on the CPU (preview shown or dropped).
+    /// The displayed map changed on the CPU: the boxes the document changed
+    /// (and any preview box marked) are uploaded.
     fn touch_display(&mut self) {
         self.labels_version += 1;
         self.upload_version += 1;
+        let boxes = self.seg.take_changed_boxes();
+        self.upload_boxes.extend(boxes);
     }
 
-    /// Makes the GPU take the CPU copy again (after a GPU edit failed).
+    /// Makes the GPU take the whole CPU copy again (after a GPU edit failed,
+    /// a load, a new document).
     pub fn force_upload(&mut self) {
+        self.upload_all = true;
         self.touch_display();
+    }
+
+    /// What the display must upload: (whole map?, boxes otherwise).
+    pub fn take_uploads(&mut self) -> (bool, Vec<VoxelBox>) {
+        let boxes = self.seg.take_changed_boxes();
+        self.upload_boxes.extend(boxes);
+        let all = std::mem::take(&mut self.upload_all);
+        (all, std::mem::take(&mut self.upload_boxes))
+    }
+
+    /// The displayed labels of one box (the map with the preview painted in).
+    pub fn display_box(&self, bx: &VoxelBox) -> Vec<u8> {
+        let shape = self.volume.shape;
+        let mut out = crate::annotate::document::change::gather(self.labels(), shape, bx);
+        if let Some(p) = self.seg.preview()
+            && p.region.is_some()
+        {
+            let size = bx.size();
+            for (n, v) in out.iter_mut().enumerate() {
+                let ijk = [
+                    bx.min[0] + n % size[0],
+                    bx.min[1] + (n / size[0]) % size[1],
+                    bx.min[2] + n / (size[0] * size[1]),
+                ];
+                if p.contains(ijk) {
+                    *v = p.label;
+                }
+            }
+        }
+        out
     }
 
     /// Boxes of GPU brush strokes were copied into the map (already on the GPU).
@@ -359,6 +403,7 @@ impl Document {
         let volume = self.volume.clone();
         let map = self.seg.stroke_labels_mut(bx);
         let changed = brush::cpu::apply_stroke(&volume, map, stroke).map_err(err)?;
+        self.upload_boxes.push(bx);
         if changed > 0 {
             self.touch_labels();
         }
@@ -409,6 +454,9 @@ impl Document {
             return Ok(false);
         };
         let out = self.seg.end_stroke(&stroke).map_err(err)?;
+        // Its pieces are on the GPU already (GPU brush) or were uploaded as
+        // painted (CPU): re-uploading the box could overwrite a newer GPU stroke.
+        let _ = self.seg.take_changed_boxes();
         Ok(out.voxels_changed > 0)
     }
 
@@ -428,6 +476,9 @@ impl Document {
 
     fn drop_preview(&mut self) {
         self.grow_preview = None;
+        if let Some(bx) = self.seg.preview().and_then(|p| p.region) {
+            self.upload_boxes.push(bx);
+        }
         if self.seg.cancel_preview() {
             self.touch_display();
         }
@@ -497,6 +548,13 @@ impl Document {
 
     /// Installs a computed preview (from the worker); stale ones are dropped by the caller.
     pub fn set_grow_preview(&mut self, preview: GrowPreview) {
+        // The old preview's box shows the map again; the new one's, the region.
+        if let Some(bx) = self.seg.preview().and_then(|p| p.region) {
+            self.upload_boxes.push(bx);
+        }
+        if let Some(bx) = preview.region.region {
+            self.upload_boxes.push(bx);
+        }
         self.seg.set_preview(preview.region.clone());
         self.grow_preview = Some(preview);
         self.touch_display();
@@ -506,6 +564,10 @@ impl Document {
     pub fn accept_grow(&mut self) -> Result<bool, String> {
         if self.grow_preview.take().is_none() {
             return Ok(false);
+        }
+        // Locked voxels shown in the preview revert to the map.
+        if let Some(bx) = self.seg.preview().and_then(|p| p.region) {
+            self.upload_boxes.push(bx);
         }
         self.seg.accept_preview().map_err(err)?;
         self.touch_labels();
