@@ -2,6 +2,16 @@
 //! and the live statistics table.
 
 use super::state::Document;
+use crate::annotate::labels::ReviewStatus;
+
+fn status_name(s: ReviewStatus) -> &'static str {
+    match s {
+        ReviewStatus::NotStarted => "Not started",
+        ReviewStatus::InProgress => "In progress",
+        ReviewStatus::Completed => "Completed",
+        ReviewStatus::Flagged => "Flagged",
+    }
+}
 
 pub fn show(ui: &mut egui::Ui, doc: &mut Document) -> Vec<String> {
     let mut errors = Vec::new();
@@ -48,6 +58,23 @@ pub fn show(ui: &mut egui::Ui, doc: &mut Document) -> Vec<String> {
         display_changed |= ui
             .add(egui::Slider::new(&mut info.opacity, 0.0..=1.0).text("Opacity"))
             .changed();
+        // Review status and note of the active label (journaled like any edit;
+        // saved in the sidecar and as Slicer's Segmentation.Status tag).
+        ui.horizontal(|ui| {
+            ui.label("Review");
+            egui::ComboBox::from_id_salt("review_status")
+                .selected_text(status_name(info.review.status))
+                .show_ui(ui, |ui| {
+                    for s in ReviewStatus::ALL {
+                        ui.selectable_value(&mut info.review.status, s, status_name(s));
+                    }
+                });
+        });
+        ui.add(
+            egui::TextEdit::singleline(&mut info.review.note)
+                .hint_text("Review note")
+                .desired_width(200.0),
+        );
     }
     if let Err(e) = doc.set_label_set(set) {
         errors.push(e);
