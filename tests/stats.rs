@@ -2,8 +2,10 @@
 //! shapes, and the `rayseg stats` CLI.
 
 use glam::{DMat3, DMat4, DQuat, DVec3};
+use rayseg::annotate::document::change::gather;
 use rayseg::annotate::labels::{LabelInfo, LabelSet};
-use rayseg::annotate::stats::{RECIST_PERPENDICULAR_TOLERANCE_DEG, label_stats};
+use rayseg::annotate::stats::{RECIST_PERPENDICULAR_TOLERANCE_DEG, label_stats, label_stats_in};
+use rayseg::annotate::undo::VoxelBox;
 use rayseg::volume::{Modality, Volume, VoxelData, nifti::save_label_map};
 
 struct Rng(u64);
@@ -58,6 +60,15 @@ fn matches_brute_force_on_random_oblique_grids() {
         }
         let stats = label_stats(&image, &labels, None).unwrap();
         for s in &stats {
+            // The same label from a box holding it (one voxel of margin
+            // where the grid allows) equals the whole-map statistics.
+            let region = VoxelBox {
+                min: s.bbox_voxel[0].map(|x| x.saturating_sub(1)),
+                max: [0, 1, 2].map(|a| (s.bbox_voxel[1][a] + 1).min(shape[a] - 1)),
+            };
+            let boxed = gather(&labels, shape, &region);
+            let from_box = label_stats_in(&image, &boxed, region, Some(&[s.label]), None).unwrap();
+            assert_eq!(from_box, vec![s.clone()], "label {} from its box", s.label);
             let members: Vec<usize> = (0..n).filter(|&i| labels[i] == s.label).collect();
             let ijk = |i: usize| [i % 14, (i / 14) % 11, i / 154];
             let pos = |i: usize| {

@@ -2,6 +2,7 @@
 
 pub mod brush;
 pub mod document;
+pub mod effects;
 pub mod grow;
 pub mod journal;
 pub mod label_files;
@@ -9,6 +10,7 @@ pub mod label_formats;
 pub mod label_volume;
 pub mod labels;
 pub mod palette;
+pub mod seeds;
 pub mod stats;
 pub mod terminology;
 pub mod undo;

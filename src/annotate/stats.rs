@@ -24,12 +24,15 @@ use thiserror::Error;
 
 use crate::annotate::brush::SlicePlane;
 use crate::annotate::labels::LabelSet;
+use crate::annotate::undo::VoxelBox;
 use crate::volume::{Volume, each_variant};
 
 pub const RECIST_PERPENDICULAR_TOLERANCE_DEG: f64 = 5.0;
 
 #[derive(Debug, Error)]
 pub enum StatsError {
+    #[error("region {region:?} lies outside the image grid {shape:?}")]
+    Region { region: VoxelBox, shape: [usize; 3] },
     #[error("label map has {got} voxels but the image grid {shape:?} has {want}")]
     GridMismatch {
         got: usize,
@@ -79,20 +82,51 @@ struct Acc {
 
 /// Statistics of every non-zero label in `labels` (one u8 per voxel of
 /// `image`'s grid), sorted by label value; names from `names` when given.
-#[allow(clippy::unnecessary_cast)] // the macro's f64 arm
 pub fn label_stats(
     image: &Volume,
     labels: &[u8],
     names: Option<&LabelSet>,
 ) -> Result<Vec<LabelStats>, StatsError> {
-    let shape = image.shape;
     if labels.len() != image.voxel_count() {
         return Err(StatsError::GridMismatch {
             got: labels.len(),
             want: image.voxel_count(),
-            shape,
+            shape: image.shape,
         });
     }
+    label_stats_in(image, labels, VoxelBox::whole(image.shape), None, names)
+}
+
+/// Statistics of the labels in `only` (every non-zero label when `None`)
+/// over `region` of the image grid, whose labels `labels` holds (i fastest).
+/// A label whose voxels all lie in the region gets the same statistics as
+/// from the whole map: the app recomputes just the labels an edit changed,
+/// over a box holding them, instead of the whole volume.
+#[allow(clippy::unnecessary_cast)] // the macro's f64 arm
+pub fn label_stats_in(
+    image: &Volume,
+    labels: &[u8],
+    region: VoxelBox,
+    only: Option<&[u8]>,
+    names: Option<&LabelSet>,
+) -> Result<Vec<LabelStats>, StatsError> {
+    let shape = image.shape;
+    let size = region.size();
+    if (0..3).any(|a| region.max[a] >= shape[a]) {
+        return Err(StatsError::Region { region, shape });
+    }
+    if labels.len() != size.iter().product::<usize>() {
+        return Err(StatsError::GridMismatch {
+            got: labels.len(),
+            want: size.iter().product(),
+            shape: size,
+        });
+    }
+    let mut wanted = [only.is_none(); 256];
+    for &l in only.unwrap_or(&[]) {
+        wanted[l as usize] = true;
+    }
+    wanted[0] = false;
     let empty = Acc {
         n: 0,
         sum: 0.0,
@@ -104,32 +138,48 @@ pub fn label_stats(
     };
     let mut acc = [empty; 256];
     let [ni, nj, _] = shape;
+    // Row by row: (labels row, image row start, j, k).
+    let rows = || {
+        (0..size[2]).flat_map(move |lk| {
+            (0..size[1]).map(move |lj| {
+                let (j, k) = (region.min[1] + lj, region.min[2] + lk);
+                let at = size[0] * (lj + size[1] * lk);
+                (at, region.min[0] + ni * (j + nj * k), j, k)
+            })
+        })
+    };
     each_variant!(&image.data, v => {
-        for (index, (&l, &x)) in labels.iter().zip(v.iter()).enumerate() {
-            if l == 0 {
-                continue;
-            }
-            let x = x as f64;
-            let ijk = [index % ni, (index / ni) % nj, index / (ni * nj)];
-            let a = &mut acc[l as usize];
-            a.n += 1;
-            a.sum += x;
-            a.min = a.min.min(x);
-            a.max = a.max.max(x);
-            for (d, &x) in ijk.iter().enumerate() {
-                a.idx_sum[d] += x as u64;
-                a.lo[d] = a.lo[d].min(x);
-                a.hi[d] = a.hi[d].max(x);
+        for (at, src, j, k) in rows() {
+            let row = labels[at..at + size[0]].iter().zip(&v[src..src + size[0]]);
+            for (li, (&l, &x)) in row.enumerate() {
+                if !wanted[l as usize] {
+                    continue;
+                }
+                let x = x as f64;
+                let ijk = [region.min[0] + li, j, k];
+                let a = &mut acc[l as usize];
+                a.n += 1;
+                a.sum += x;
+                a.min = a.min.min(x);
+                a.max = a.max.max(x);
+                for (d, &x) in ijk.iter().enumerate() {
+                    a.idx_sum[d] += x as u64;
+                    a.lo[d] = a.lo[d].min(x);
+                    a.hi[d] = a.hi[d].max(x);
+                }
             }
         }
     });
     let means: Vec<f64> = acc.iter().map(|a| a.sum / a.n.max(1) as f64).collect();
     let mut sq = [0f64; 256];
     each_variant!(&image.data, v => {
-        for (&l, &x) in labels.iter().zip(v.iter()) {
-            if l != 0 {
-                let d = x as f64 - means[l as usize];
-                sq[l as usize] += d * d;
+        for (at, src, _, _) in rows() {
+            let row = labels[at..at + size[0]].iter().zip(&v[src..src + size[0]]);
+            for (&l, &x) in row {
+                if wanted[l as usize] {
+                    let d = x as f64 - means[l as usize];
+                    sq[l as usize] += d * d;
+                }
             }
         }
     });
@@ -138,7 +188,9 @@ pub fn label_stats(
     let slice_axis = SlicePlane::Axial.grid_axis(&m);
     let mut out = Vec::new();
     for (l, a) in acc.iter().enumerate().filter(|(_, a)| a.n > 0) {
-        let mask = Mask::new(labels, shape, l as u8, a.lo, a.hi);
+        let local = |p: [usize; 3]| [0, 1, 2].map(|d| p[d] - region.min[d]);
+        let mut mask = Mask::new(labels, size, l as u8, local(a.lo), local(a.hi));
+        mask.lo = a.lo;
         let hull = mask.hull_candidates();
         let ras: Vec<DVec3> = hull.iter().map(|&p| centre(&m, p)).collect();
         let (max_diameter_mm, ends) = farthest_pair(&ras);

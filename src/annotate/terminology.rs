@@ -85,6 +85,46 @@ pub enum TerminologyError {
     Reserved { field: String, ch: char },
 }
 
+/// SNOMED CT category codes of DICOM CID 7150 (Segmentation Property Categories).
+const ANATOMY: (&str, &str) = ("123037004", "Anatomical Structure");
+const ALTERED: (&str, &str) = ("49755003", "Morphologically Altered Structure");
+const TISSUE: (&str, &str) = ("85756007", "Tissue");
+
+/// Common entries offered by the app's terminology picker (DICOM CID 7150/7151
+/// and 3D Slicer's General Anatomy list, SNOMED CT codes): (category, type).
+const COMMON: [((&str, &str), &str, &str); 17] = [
+    (ALTERED, "108369006", "Neoplasm"),
+    (ALTERED, "4147007", "Mass"),
+    (ALTERED, "52988006", "Lesion"),
+    (ALTERED, "27925004", "Nodule"),
+    (ALTERED, "441457006", "Cyst"),
+    (ALTERED, "6574001", "Necrosis"),
+    (ALTERED, "79654002", "Edema"),
+    (TISSUE, "85756007", "Tissue"),
+    (ANATOMY, "12738006", "Brain"),
+    (ANATOMY, "39607008", "Lung"),
+    (ANATOMY, "10200004", "Liver"),
+    (ANATOMY, "64033007", "Kidney"),
+    (ANATOMY, "78961009", "Spleen"),
+    (ANATOMY, "80891009", "Heart"),
+    (ANATOMY, "41216001", "Prostate"),
+    (ANATOMY, "272673000", "Bone"),
+    (ANATOMY, "59820001", "Blood vessel"),
+];
+
+/// The common entries a picker offers, in Slicer's default context.
+pub fn common_entries() -> Vec<Terminology> {
+    COMMON
+        .iter()
+        .map(|&((cat_value, cat_meaning), value, meaning)| {
+            Terminology::new(
+                Code::new("SCT", cat_value, cat_meaning),
+                Code::new("SCT", value, meaning),
+            )
+        })
+        .collect()
+}
+
 /// Characters that separate things in a `TerminologyEntry` tag (and in the
 /// tag list around it) and so cannot appear inside a field.
 const RESERVED: [char; 5] = ['~', '^', '|', '\n', '\r'];
@@ -247,5 +287,21 @@ mod tests {
             t.to_slicer(),
             Err(TerminologyError::Reserved { ch: '|', .. })
         ));
+    }
+
+    #[test]
+    fn common_entries_are_valid_and_distinct() {
+        let entries = common_entries();
+        for e in &entries {
+            e.check().unwrap();
+            assert_eq!(
+                Terminology::from_slicer(&e.to_slicer().unwrap()).unwrap(),
+                *e
+            );
+        }
+        let mut types: Vec<_> = entries.iter().map(|e| &e.type_.value).collect();
+        types.sort();
+        types.dedup();
+        assert_eq!(types.len(), entries.len());
     }
 }

@@ -1,16 +1,17 @@
 //! `rayseg edit`: applies a script of edits to a label map through the
 //! segmentation document, each journaled (and on disk) as it is made.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use rayseg::annotate::document::{Recovery, SegDocument, parse_script};
+use rayseg::annotate::document::{EditOp, Recovery, SegDocument, parse_script};
 use rayseg::annotate::journal::{journal_path, resolve_author};
 use rayseg::annotate::label_formats::{LabelFormat, output_format};
 use rayseg::annotate::labels::LabelSet;
+use rayseg::volume::Volume;
 
 use super::SourceArgs;
 
@@ -43,28 +44,63 @@ pub struct EditArgs {
 }
 
 pub fn run(args: EditArgs) -> anyhow::Result<()> {
-    if super::brush::same_file(&args.output, &args.source.path) {
-        bail!(
-            "output {} is the input image; refusing to overwrite it",
-            args.output.display()
-        );
-    }
-    output_format(&args.output, args.format)?;
     let text = std::fs::read_to_string(&args.script)
         .with_context(|| format!("reading the script {}", args.script.display()))?;
     let ops = parse_script(&text)
         .with_context(|| format!("{}: not a list of edit ops", args.script.display()))?;
     let image = Arc::new(args.source.load()?);
-    let (labels, set, source) = match &args.labels {
+    let run = OpsRun {
+        image_path: &args.source.path,
+        labels: args.labels.as_deref(),
+        output: &args.output,
+        format: args.format,
+        author: args.author.as_deref(),
+        discard_unsaved: args.discard_unsaved,
+        json: args.json,
+        what: &args.script.display().to_string(),
+    };
+    run_ops(image, &ops, &run)
+}
+
+/// How a list of ops is run (`edit --script`, and each effect subcommand).
+pub struct OpsRun<'a> {
+    pub image_path: &'a Path,
+    /// The map to start from (else an empty one).
+    pub labels: Option<&'a Path>,
+    pub output: &'a Path,
+    pub format: Option<LabelFormat>,
+    pub author: Option<&'a str>,
+    pub discard_unsaved: bool,
+    pub json: bool,
+    /// Where the ops came from, for error messages.
+    pub what: &'a str,
+}
+
+/// Applies `ops` to the map through the segmentation document, each
+/// journaled beside the output, printing per op the voxels changed and the
+/// milliseconds it took; then writes the output atomically.
+pub fn run_ops(image: Arc<Volume>, ops: &[EditOp], run: &OpsRun) -> anyhow::Result<()> {
+    if super::brush::same_file(run.output, run.image_path)
+        || run
+            .labels
+            .is_some_and(|l| super::brush::same_file(run.output, l))
+    {
+        bail!(
+            "output {} is an input; refusing to overwrite it",
+            run.output.display()
+        );
+    }
+    output_format(run.output, run.format)?;
+    let (labels, set, source) = match run.labels {
         Some(path) => {
             let (labels, set) = super::labelmap::read(path, &image)?;
             (labels, set, "file")
         }
         None => (vec![0u8; image.voxel_count()], LabelSet::default(), "empty"),
     };
-    let author = resolve_author(args.author.as_deref());
-    let journal = journal_path(&args.output);
-    let recovery = if args.discard_unsaved {
+    let author = resolve_author(run.author);
+    let journal = journal_path(run.output);
+    let recovery = if run.discard_unsaved {
         Recovery::Discard
     } else {
         Recovery::Restore
@@ -85,7 +121,7 @@ pub fn run(args: EditArgs) -> anyhow::Result<()> {
         if report.restored {
             eprintln!(
                 "restored {} entries ({} edits) made after the last save from {} \
-                 (--discard-unsaved starts from --labels instead)",
+                 (--discard-unsaved starts from the input map instead)",
                 report.unsaved_entries,
                 report.unsaved_edits,
                 journal.display()
@@ -102,12 +138,12 @@ pub fn run(args: EditArgs) -> anyhow::Result<()> {
         let started = Instant::now();
         let outcome = doc
             .apply(op)
-            .with_context(|| format!("edit {n} ({}) of {}", op.name(), args.script.display()))?;
+            .with_context(|| format!("edit {n} ({}) of {}", op.name(), run.what))?;
         let ms = started.elapsed().as_secs_f64() * 1e3;
         for w in &outcome.warnings {
             eprintln!("warning: edit {n} ({}): {w}", op.name());
         }
-        if args.json {
+        if run.json {
             let line = serde_json::json!({
                 "op": op.name(),
                 "voxels_changed": outcome.voxels_changed,
@@ -125,14 +161,14 @@ pub fn run(args: EditArgs) -> anyhow::Result<()> {
         }
     }
     let (format, written) = super::labelmap::write(
-        &args.output,
+        run.output,
         doc.labels(),
         doc.label_set(),
         &image,
-        args.format,
+        run.format,
     )?;
     doc.mark_saved(format)?;
-    if !args.json {
+    if !run.json {
         println!(
             "wrote {written} ({} edits; journal {})",
             ops.len(),

@@ -2,6 +2,7 @@
 
 mod brush;
 mod edit;
+mod effects;
 mod grow;
 mod journal;
 mod labelmap;
@@ -51,6 +52,24 @@ enum Command {
     Stats(stats::StatsArgs),
     /// Write a synthetic CT phantom with lesions of known volume.
     Phantom(phantom::PhantomArgs),
+    /// Grow from seeds: labels painted as seeds compete for the region around them.
+    Seeds(effects::SeedsArgs),
+    /// Fill a label between the slices it was drawn on (morphological contour interpolation).
+    Interpolate(effects::InterpolateArgs),
+    /// Connected components of a label: keep the largest, remove small ones, or split.
+    Islands(effects::IslandsArgs),
+    /// Grow or shrink a label by an exact Euclidean distance in mm.
+    Margin(effects::MarginArgs),
+    /// Replace a label by a shell of a given thickness.
+    Hollow(effects::HollowArgs),
+    /// Smooth a label: median, opening, closing or Gaussian, sized in mm.
+    Smooth(effects::SmoothArgs),
+    /// Fill background pockets enclosed by a label (3-D or slice by slice).
+    FillHoles(effects::FillHolesArgs),
+    /// Union, subtract, intersect, invert, clear or copy labels.
+    Logical(effects::LogicalArgs),
+    /// Keep only a label's voxels whose image value lies in a range.
+    ThresholdMask(effects::ThresholdMaskArgs),
 }
 
 /// How to pick the image inside a file or folder.
@@ -122,6 +141,15 @@ fn run_command(command: Command) -> anyhow::Result<()> {
         Command::Edit(args) => edit::run(args),
         Command::Journal(args) => journal::run(args),
         Command::Phantom(args) => phantom::run(args),
+        Command::Seeds(a) => effects::seeds(a),
+        Command::Interpolate(a) => effects::interpolate(a),
+        Command::Islands(a) => effects::islands(a),
+        Command::Margin(a) => effects::margin(a),
+        Command::Hollow(a) => effects::hollow(a),
+        Command::Smooth(a) => effects::smooth(a),
+        Command::FillHoles(a) => effects::fill_holes(a),
+        Command::Logical(a) => effects::logical(a),
+        Command::ThresholdMask(a) => effects::threshold_mask(a),
     }
 }
 

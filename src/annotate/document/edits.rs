@@ -50,6 +50,7 @@ impl SegDocument {
             EditOp::MergeLabels { from, into } => self.merge_labels(*from, *into),
             EditOp::Undo => self.undo_redo(false),
             EditOp::Redo => self.undo_redo(true),
+            _ => self.apply_effect(op),
         }
     }
 
@@ -291,12 +292,11 @@ impl SegDocument {
             let after: Vec<u8> = before
                 .iter()
                 .zip(&p.mask)
-                .map(|(&l, &m)| {
-                    if m != 0 && !is_locked(&locked, l) {
-                        p.label
-                    } else {
-                        l
-                    }
+                .enumerate()
+                .map(|(n, (&l, &m))| match &p.after {
+                    _ if m == 0 || is_locked(&locked, l) => l,
+                    Some(after) => after[n],
+                    None => p.label,
                 })
                 .collect();
             super::change::scatter(&mut self.labels, shape, &bx, &after);

@@ -10,6 +10,9 @@
 
 pub mod change;
 mod edits;
+pub mod effect_ops;
+mod effects;
+mod effects_two;
 mod open;
 pub mod ops;
 pub mod preview;
@@ -28,6 +31,7 @@ use crate::annotate::undo::{DEFAULT_UNDO_BUDGET_BYTES, UndoError, UndoStack, Vox
 use crate::volume::Volume;
 
 pub use change::{Change, LabelDelta};
+pub use effects_two::seed_params;
 pub use open::{OpenReport, Recovery};
 pub use ops::{EditOp, parse_script};
 pub use preview::RegionPreview;
@@ -42,6 +46,10 @@ pub enum DocumentError {
     Undo(#[from] UndoError),
     #[error(transparent)]
     Journal(#[from] JournalError),
+    #[error(transparent)]
+    Effect(#[from] crate::annotate::effects::EffectError),
+    #[error(transparent)]
+    LabelFile(#[from] crate::annotate::label_formats::LabelFormatError),
     #[error("label map has {got} voxels, the image grid {shape:?} has {want}")]
     Grid {
         got: usize,
@@ -106,6 +114,8 @@ pub struct SegDocument {
     stroke: Option<StrokeRecord>,
     /// Boxes changed since the display last took them (GPU uploads).
     changed_boxes: Vec<VoxelBox>,
+    /// Non-zero labels whose voxels changed since statistics last took them.
+    changed_labels: std::collections::BTreeSet<u8>,
     /// Bumped on every change of the map or the label set.
     version: u64,
     saved_sha256: String,
@@ -134,6 +144,8 @@ impl SegDocument {
         let (counts, label_boxes) = scan_labels(&labels, shape);
         let saved_sha256 = hex(&hasher.digest());
         let committed = label_set.clone();
+        // Statistics of a new document start with every label it holds.
+        let changed_labels = (1..=255u8).filter(|&l| counts[l as usize] > 0).collect();
         Ok(SegDocument {
             image,
             labels,
@@ -146,6 +158,7 @@ impl SegDocument {
             preview: None,
             stroke: None,
             changed_boxes: Vec::new(),
+            changed_labels,
             version: 1,
             saved_sha256,
             author: author.to_owned(),
@@ -189,6 +202,11 @@ impl SegDocument {
         self.version
     }
 
+    /// A box holding every voxel of `label` (maybe larger); None when it has none.
+    pub fn label_box(&self, label: u8) -> Option<VoxelBox> {
+        self.label_boxes[label as usize]
+    }
+
     /// Voxels holding `label`.
     pub fn voxel_count(&self, label: u8) -> u64 {
         self.counts[label as usize]
@@ -207,6 +225,20 @@ impl SegDocument {
     /// Boxes changed since the last call (what a display must re-upload).
     pub fn take_changed_boxes(&mut self) -> Vec<VoxelBox> {
         std::mem::take(&mut self.changed_boxes)
+    }
+
+    /// Labels whose voxels changed since the last call, each with a box
+    /// holding all its voxels (`None`: none left). Statistics recompute just
+    /// these, over just that box.
+    pub fn take_changed_labels(&mut self) -> Vec<(u8, Option<VoxelBox>)> {
+        std::mem::take(&mut self.changed_labels)
+            .into_iter()
+            .map(|l| (l, self.label_boxes[l as usize]))
+            .collect()
+    }
+
+    pub fn has_changed_labels(&self) -> bool {
+        !self.changed_labels.is_empty()
     }
 
     /// The one seam every edit goes through: records `change` (already
@@ -238,9 +270,14 @@ impl SegDocument {
             for (l, d) in change.per_label() {
                 let c = &mut self.counts[l as usize];
                 *c = *c + d.added - d.removed;
-                if d.added > 0 {
-                    let b = &mut self.label_boxes[l as usize];
+                let b = &mut self.label_boxes[l as usize];
+                if *c == 0 {
+                    *b = None;
+                } else if d.added > 0 {
                     *b = Some(b.map_or(change.region, |b| b.union(&change.region)));
+                }
+                if l != 0 {
+                    self.changed_labels.insert(l);
                 }
             }
             self.hasher.update(&self.labels, &change.region);

@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 use crate::annotate::brush::{BrushMode, BrushStroke, OverwritePolicy, SlicePlane};
 use crate::annotate::labels::{ReviewStatus, Terminology};
 
+pub use super::effect_ops::{
+    Axis, FillHolesOp, HollowOp, InterpolateOp, IslandsOp, Logical, LogicalOp, MarginOp, SeedsOp,
+    Shell, SmoothOp, ThresholdMaskOp,
+};
+
 /// 2-D brush mode: the slice orientation painted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -128,6 +133,19 @@ pub enum EditOp {
     },
     Undo,
     Redo,
+    /// Grow from seeds (competitive region growing).
+    Seeds(SeedsOp),
+    /// Fill between slices.
+    Interpolate(InterpolateOp),
+    Islands(IslandsOp),
+    Margin(MarginOp),
+    Hollow(HollowOp),
+    Smooth(SmoothOp),
+    #[serde(alias = "fill-holes")]
+    FillHoles(FillHolesOp),
+    Logical(LogicalOp),
+    #[serde(alias = "threshold-mask")]
+    ThresholdMask(ThresholdMaskOp),
 }
 
 fn six() -> u32 {
@@ -146,6 +164,15 @@ impl EditOp {
             EditOp::MergeLabels { .. } => "merge_labels",
             EditOp::Undo => "undo",
             EditOp::Redo => "redo",
+            EditOp::Seeds(_) => "seeds",
+            EditOp::Interpolate(_) => "interpolate",
+            EditOp::Islands(_) => "islands",
+            EditOp::Margin(_) => "margin",
+            EditOp::Hollow(_) => "hollow",
+            EditOp::Smooth(_) => "smooth",
+            EditOp::FillHoles(_) => "fill_holes",
+            EditOp::Logical(_) => "logical",
+            EditOp::ThresholdMask(_) => "threshold_mask",
         }
     }
 

@@ -16,6 +16,10 @@ pub struct RegionPreview {
     /// The tool and its parameters, for the journal entry made on Accept.
     pub tool: String,
     pub params: serde_json::Value,
+    /// A multi-label preview (grow from seeds): the box's labels after the
+    /// edit, which Accept writes (locked voxels excepted); `mask` then marks
+    /// the voxels it changes.
+    pub after: Option<Vec<u8>>,
 }
 
 impl RegionPreview {
@@ -35,7 +39,47 @@ impl RegionPreview {
             mask,
             tool: tool.to_owned(),
             params,
+            after: None,
         }
+    }
+
+    /// A multi-label preview: `after` holds the labels of `region` after the
+    /// edit, `before` those now; `label` is the one the tool is about.
+    pub fn from_after(
+        region: VoxelBox,
+        before: &[u8],
+        after: Vec<u8>,
+        label: u8,
+        tool: &str,
+        params: serde_json::Value,
+    ) -> RegionPreview {
+        let mask: Vec<u8> = before
+            .iter()
+            .zip(&after)
+            .map(|(a, b)| u8::from(a != b))
+            .collect();
+        RegionPreview {
+            label,
+            region: Some(region),
+            voxel_count: mask.iter().map(|&m| u64::from(m)).sum(),
+            mask,
+            tool: tool.to_owned(),
+            params,
+            after: Some(after),
+        }
+    }
+
+    /// The label the preview shows at voxel (i, j, k) of the grid, if it
+    /// changes it.
+    pub fn shown_at(&self, ijk: [usize; 3]) -> Option<u8> {
+        let bx = self.region?;
+        if (0..3).any(|a| ijk[a] < bx.min[a] || ijk[a] > bx.max[a]) {
+            return None;
+        }
+        let s = bx.size();
+        let l = [0, 1, 2].map(|a| ijk[a] - bx.min[a]);
+        let at = l[0] + s[0] * (l[1] + s[1] * l[2]);
+        (self.mask[at] != 0).then(|| self.after.as_ref().map_or(self.label, |a| a[at]))
     }
 
     /// Whether voxel (i, j, k) of the grid is in the region.
@@ -51,9 +95,9 @@ impl RegionPreview {
         self.mask[l[0] + s[0] * (l[1] + s[1] * l[2])] != 0
     }
 
-    /// Bytes held (the box mask).
+    /// Bytes held (the box mask, and the labels after for a multi-label preview).
     pub fn bytes(&self) -> usize {
-        self.mask.capacity()
+        self.mask.capacity() + self.after.as_ref().map_or(0, Vec::capacity)
     }
 }
 
