@@ -222,6 +222,22 @@ fn brush_undo_grow_and_labels() {
         .map(|l| l.name.as_str())
         .collect();
     assert_eq!(names, ["Lesion", "Nodule"]);
+
+    // Code the active label from the terminology picker.
+    h.get_by_value("None").click();
+    settle(&mut h);
+    h.get_by_label("Neoplasm (Morphologically Altered Structure)")
+        .click();
+    settle(&mut h);
+    let doc = h.state().document().expect("document");
+    let t = doc.label_set().get(2).and_then(|l| l.terminology.clone());
+    let t = t.expect("terminology of the active label");
+    assert_eq!(
+        (t.category.value.as_str(), t.type_.value.as_str()),
+        ("49755003", "108369006")
+    );
+    // The first label keeps none.
+    assert!(doc.label_set().get(1).unwrap().terminology.is_none());
 }
 
 #[test]
@@ -244,4 +260,64 @@ fn layout_snapshot() {
         "app_layout",
         &SnapshotOptions::new().threshold(0.6).max_failed_pixels(20),
     );
+}
+
+/// A stroke across the axial view, `dx` pixels right of its centre.
+fn stroke(h: &mut Harness<'static, RaysegApp>, dx: f32) {
+    let c = view_centre(h, ViewKind::Axial) + Vec2::new(dx, 0.0);
+    move_to(h, c);
+    press(h, c, true);
+    move_to(h, c + Vec2::new(6.0, 0.0));
+    press(h, c + Vec2::new(6.0, 0.0), false);
+    settle(h);
+}
+
+#[test]
+fn grow_from_seeds_and_effects_tools() {
+    let mut h = harness(Vec2::new(1000.0, 640.0));
+    h.get_by_label("Grow from seeds").click();
+    h.step();
+    // Seeds of label 1, then of a second label beside them: after the second
+    // stroke the competition runs and its preview is shown.
+    stroke(&mut h, 0.0);
+    h.get_by_label("Add label").click();
+    settle(&mut h);
+    stroke(&mut h, 60.0);
+    let (seed1, seed2) = {
+        let doc = h.state().document().expect("document");
+        let p = doc.seg.preview().expect("a grow-from-seeds preview");
+        assert_eq!(p.tool, "seeds");
+        assert!(p.voxel_count > 0);
+        (doc.count_label(1), doc.count_label(2))
+    };
+    assert!(seed1 > 0 && seed2 > 0);
+    h.get_by_label("Accept seeds").click();
+    settle(&mut h);
+    let (grown1, grown2) = {
+        let doc = h.state().document().expect("document");
+        assert!(doc.seg.preview().is_none());
+        (doc.count_label(1), doc.count_label(2))
+    };
+    assert!(grown1 > seed1 && grown2 > seed2, "{grown1} {grown2}");
+    // The accepted competition is one undoable edit.
+    h.key_press_modifiers(Modifiers::COMMAND, egui::Key::Z);
+    settle(&mut h);
+    assert_eq!(
+        h.state()
+            .document()
+            .map(|d| (d.count_label(1), d.count_label(2))),
+        Some((seed1, seed2))
+    );
+
+    // Effects: grow label 2 by one voxel spacing (6 mm) with Margin.
+    h.get_by_label("Effects").click();
+    h.step();
+    h.state_mut().effect.margin_mm = 6.0;
+    h.get_by_label("Apply").click();
+    settle(&mut h);
+    let doc = h.state().document().expect("document");
+    assert!(doc.count_label(2) > seed2, "margin grew label 2");
+    assert_eq!(doc.count_label(1), seed1, "label 1 untouched");
+    let stats = doc.stats.iter().find(|s| s.label == 2).expect("stats row");
+    assert_eq!(stats.voxels, doc.count_label(2) as u64);
 }

@@ -61,6 +61,9 @@ impl RaysegApp {
                     Deferred::Save(path) => self.save(path),
                     Deferred::AcceptGrow => self.accept_grow(),
                     Deferred::Grow => self.request_grow(),
+                    Deferred::Seeds => self.request_seeds(),
+                    Deferred::AcceptSeeds => self.accept_seeds(),
+                    Deferred::ApplyEffect => self.apply_effect(),
                 }
             }
         }

@@ -16,13 +16,17 @@ pub const CONTROLS: &[(&str, &str)] = &[
         "horizontal = width, vertical = level",
     ),
     (
-        "N / W / B / E / G",
-        "Navigate, Window/Level, Brush, Eraser, Region grow",
+        "N / W / B / E / G / S / T",
+        "Navigate, Window/Level, Brush, Eraser, Region grow, Grow from seeds, Effects",
     ),
     ("[ / ]", "brush radius smaller / larger"),
     (
         "Click (Region grow)",
         "seed; sliders update the preview; Enter accepts, Esc cancels",
+    ),
+    (
+        "Paint (Grow from seeds)",
+        "seeds of two or more labels; the preview follows each stroke; Enter accepts, Esc cancels",
     ),
     (
         "3-D: left-drag",

@@ -75,6 +75,7 @@ pub fn show(ui: &mut egui::Ui, doc: &mut Document) -> Vec<String> {
                 .hint_text("Review note")
                 .desired_width(200.0),
         );
+        super::terminology_panel::show(ui, info);
     }
     if let Err(e) = doc.set_label_set(set) {
         errors.push(e);
@@ -101,7 +102,7 @@ pub fn show(ui: &mut egui::Ui, doc: &mut Document) -> Vec<String> {
     }
     ui.separator();
     ui.strong("Statistics");
-    if doc.stats_version != doc.labels_version {
+    if !doc.stats_current() {
         ui.horizontal(|ui| {
             ui.spinner();
             ui.label("updating...");

@@ -8,6 +8,7 @@ use std::sync::mpsc::{Receiver, TryRecvError, channel};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use crate::annotate::journal::{ImageId, image_id};
 use crate::annotate::label_formats::read_label_map;
 use crate::annotate::labels::LabelSet;
 use crate::volume::phantom::{PhantomSpec, ct_phantom};
@@ -36,6 +37,9 @@ pub struct Loaded {
     pub source: Source,
     pub volume: Volume,
     pub labels: Option<(Vec<u8>, Option<LabelSet>)>,
+    /// The image's content identity (its journal's key), hashed here on the
+    /// loader thread: it reads every voxel.
+    pub image_id: ImageId,
 }
 
 pub struct Loading {
@@ -133,8 +137,10 @@ fn load_source(
         Source::Sample(spec) => {
             set_stage("building the phantom");
             let (volume, _truth) = ct_phantom(spec).map_err(|e| e.to_string())?;
+            set_stage("identifying the image");
             Ok(Loaded {
                 source: source.clone(),
+                image_id: image_id(&volume),
                 volume,
                 labels: None,
             })
@@ -159,8 +165,10 @@ fn load_source(
                     Some((file.labels, file.label_set))
                 }
             };
+            set_stage("identifying the image");
             Ok(Loaded {
                 source: source.clone(),
+                image_id: image_id(&volume),
                 volume,
                 labels,
             })

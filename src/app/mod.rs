@@ -5,6 +5,7 @@
 pub mod config;
 mod dialogs;
 mod editing;
+mod effects_panel;
 pub mod gpu_callback;
 pub mod gpu_edits;
 mod gpu_grow;
@@ -13,7 +14,9 @@ pub mod journal;
 pub mod labels_panel;
 pub mod loading;
 mod panels;
+mod seeds_tool;
 pub mod state;
+mod terminology_panel;
 pub mod tools;
 pub mod views;
 
@@ -26,8 +29,9 @@ use std::time::Instant;
 use egui::{Color32, Rect, Vec2};
 
 use crate::annotate::document::Recovery;
+use crate::annotate::document::change::gather;
 use crate::annotate::label_formats;
-use crate::annotate::stats::{LabelStats, label_stats};
+use crate::annotate::stats::{LabelStats, label_stats_in};
 use crate::gpu::{required_features, required_limits, run_self_check};
 use crate::render::raymarch::{RenderMode, TransferPreset};
 use crate::render::window::{CtPreset, Window};
@@ -100,10 +104,14 @@ enum Deferred {
     Save(Option<PathBuf>),
     AcceptGrow,
     Grow,
+    Seeds,
+    AcceptSeeds,
+    ApplyEffect,
 }
 
-/// (volume id, labels version, statistics) from the stats worker.
-type StatsReply = (u64, u64, Result<Vec<LabelStats>, String>);
+/// (volume id, statistics epoch, labels recomputed, their statistics) from
+/// the stats worker.
+type StatsReply = (u64, u64, Vec<u8>, Result<Vec<LabelStats>, String>);
 
 struct GrowJob {
     generation: u64,
@@ -120,6 +128,12 @@ pub struct RaysegApp {
     grow_seed: Option<[u32; 3]>,
     grow_generation: u64,
     grow_job: Option<GrowJob>,
+    pub seeds: seeds_tool::SeedsSettings,
+    seeds_job: Option<seeds_tool::SeedsJob>,
+    seeds_session: Option<seeds_tool::SeedsSession>,
+    /// Seeds changed while a competition ran: run it again after.
+    seeds_again: bool,
+    pub effect: effects_panel::EffectSettings,
     /// GPU region growing (None only when the GPU grower failed to build).
     gpu_grow: Option<Arc<gpu_grow::GpuGrow>>,
     /// GPU brush (None without r8uint storage textures: the CPU reference paints).
@@ -191,6 +205,11 @@ impl RaysegApp {
             grow_seed: None,
             grow_generation: 0,
             grow_job: None,
+            seeds: Default::default(),
+            seeds_job: None,
+            seeds_session: None,
+            seeds_again: false,
+            effect: Default::default(),
             gpu_grow,
             gpu_edits,
             stroke_ending: None,
@@ -271,11 +290,9 @@ impl RaysegApp {
             || !self.deferred.is_empty()
             || self.loading.is_some()
             || self.grow_job.is_some()
+            || self.seeds_job.is_some()
             || self.stats_job.is_some()
-            || self
-                .doc
-                .as_ref()
-                .is_some_and(|d| d.stats_version != d.labels_version)
+            || self.doc.as_ref().is_some_and(|d| !d.stats_current())
     }
 
     pub fn errors(&self) -> &[String] {
@@ -316,6 +333,7 @@ impl RaysegApp {
     }
 
     fn poll_workers(&mut self) {
+        self.poll_seeds();
         if let Some(result) = self.loading.as_ref().and_then(Loading::poll) {
             let source = self.loading.take().map(|l| l.source);
             match result {
@@ -342,42 +360,46 @@ impl RaysegApp {
             }
         }
         if let Some(rx) = &self.stats_job
-            && let Ok((volume_id, version, result)) = rx.try_recv()
+            && let Ok((volume_id, epoch, labels, result)) = rx.try_recv()
         {
             self.stats_job = None;
             if let Some(doc) = self.doc.as_mut()
                 && doc.volume_id == volume_id
+                && doc.stats_epoch == epoch
             {
+                doc.stats_running = false;
                 match result {
-                    Ok(stats) => {
-                        doc.stats = stats;
-                        doc.stats_version = version;
-                    }
-                    Err(e) => {
-                        self.errors.push(format!("Statistics: {e}"));
-                        doc.stats_version = version;
-                    }
+                    Ok(stats) => doc.apply_stats(&labels, stats),
+                    Err(e) => self.errors.push(format!("Statistics: {e}")),
                 }
             }
         }
-        // Statistics of the committed map, off the UI thread, once a stroke ends.
+        // Statistics of the labels the committed edits changed, over a box
+        // holding them, off the UI thread, once a stroke ends.
         if self.stats_job.is_none()
-            && let Some(doc) = self.doc.as_ref()
-            && doc.stats_version != doc.labels_version
+            && let Some(doc) = self.doc.as_mut()
             && !doc.in_stroke()
         {
-            let (tx, rx) = channel();
-            let (volume, labels, names) = (
-                doc.volume.clone(),
-                doc.labels().to_vec(),
-                doc.label_set().clone(),
-            );
-            let (id, version) = (doc.volume_id, doc.labels_version);
-            std::thread::spawn(move || {
-                let r = label_stats(&volume, &labels, Some(&names)).map_err(|e| e.to_string());
-                let _ = tx.send((id, version, r));
-            });
-            self.stats_job = Some(rx);
+            let due = doc.take_stats_due();
+            let labels: Vec<u8> = due.keys().copied().collect();
+            let region = due.values().flatten().copied().reduce(|a, b| a.union(&b));
+            match region {
+                None if labels.is_empty() => {}
+                None => doc.apply_stats(&labels, Vec::new()),
+                Some(region) => {
+                    let (tx, rx) = channel();
+                    let boxed = gather(doc.labels(), doc.volume.shape, &region);
+                    let volume = doc.volume.clone();
+                    let (id, epoch) = (doc.volume_id, doc.stats_epoch);
+                    std::thread::spawn(move || {
+                        let r = label_stats_in(&volume, &boxed, region, Some(&labels), None)
+                            .map_err(|e| e.to_string());
+                        let _ = tx.send((id, epoch, labels, r));
+                    });
+                    doc.stats_running = true;
+                    self.stats_job = Some(rx);
+                }
+            }
         }
     }
 
@@ -387,6 +409,7 @@ impl RaysegApp {
             Source::Sample(_) => None,
         };
         let mut doc = Document::new(loaded.volume, path.clone());
+        doc.set_image_id(loaded.image_id);
         if let Some((labels, set)) = loaded.labels {
             if let Err(e) = doc.set_labels(labels, set) {
                 self.errors.push(format!("Label map: {e}"));
@@ -625,6 +648,15 @@ impl RaysegApp {
                 i.key_pressed(Key::R) && i.modifiers.is_none(),
             )
         });
+        let seeds_preview = self
+            .doc
+            .as_ref()
+            .is_some_and(|d| d.seg.preview().is_some_and(|p| p.tool == "seeds"));
+        if seeds_preview && enter && self.seeds_job.is_none() {
+            self.accept_seeds();
+        } else if seeds_preview && escape {
+            self.cancel_seeds();
+        }
         if let Some(doc) = self.doc.as_mut() {
             if enter && doc.grow_preview.is_some() {
                 self.accept_grow();
@@ -736,6 +768,9 @@ impl RaysegApp {
                 ViewAction::EndStroke { erase } => {
                     self.stroke_ending = Some(erase);
                     self.sync_gpu_edits();
+                    if self.tool == Tool::Seeds {
+                        self.request_seeds();
+                    }
                 }
                 ViewAction::Error(e) => {
                     if !self.errors.contains(&e) {
@@ -894,7 +929,11 @@ impl eframe::App for RaysegApp {
         if !self.edits_settled() {
             // Strokes come back within a frame or two; keep frames coming.
             ctx.request_repaint();
-        } else if self.loading.is_some() || self.grow_job.is_some() || self.stats_job.is_some() {
+        } else if self.loading.is_some()
+            || self.grow_job.is_some()
+            || self.seeds_job.is_some()
+            || self.stats_job.is_some()
+        {
             ctx.request_repaint_after(std::time::Duration::from_millis(50));
         }
         self.screenshot_step(&ctx);

@@ -113,6 +113,12 @@ impl RaysegApp {
                     self.grow_seed = None;
                 }
             }
+            Tool::Seeds => {
+                tools::brush_settings(ui, &mut self.brush, scale);
+                ui.separator();
+                self.seeds_panel(ui);
+            }
+            Tool::Effects => self.effects_panel(ui, scale),
             Tool::WindowLevel => {
                 if let Some(v) = self.viewer.as_mut() {
                     ui.add(

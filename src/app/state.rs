@@ -8,7 +8,7 @@ use std::sync::Arc;
 use glam::DVec3;
 
 use crate::annotate::brush::{self, BrushMode, BrushStroke, OverwritePolicy};
-use crate::annotate::document::{EditOp, RegionPreview, SegDocument};
+use crate::annotate::document::{EditOp, EditOutcome, RegionPreview, SegDocument};
 use crate::annotate::grow::{Connectivity, GrowRequest, cpu::grow_region_cpu};
 use crate::annotate::journal::{ImageId, image_id, resolve_author};
 use crate::annotate::labels::{LabelInfo, LabelSet};
@@ -25,15 +25,21 @@ pub enum Tool {
     Brush,
     Eraser,
     Grow,
+    /// Grow from seeds: paints seeds like the brush; the labels compete.
+    Seeds,
+    /// Segment-editor effects on the active label.
+    Effects,
 }
 
 impl Tool {
-    pub const ALL: [Tool; 5] = [
+    pub const ALL: [Tool; 7] = [
         Tool::Navigate,
         Tool::WindowLevel,
         Tool::Brush,
         Tool::Eraser,
         Tool::Grow,
+        Tool::Seeds,
+        Tool::Effects,
     ];
 
     /// Accessible name (also the button text).
@@ -44,6 +50,8 @@ impl Tool {
             Tool::Brush => "Brush",
             Tool::Eraser => "Eraser",
             Tool::Grow => "Region grow",
+            Tool::Seeds => "Grow from seeds",
+            Tool::Effects => "Effects",
         }
     }
 
@@ -54,6 +62,8 @@ impl Tool {
             Tool::Brush => egui::Key::B,
             Tool::Eraser => egui::Key::E,
             Tool::Grow => egui::Key::G,
+            Tool::Seeds => egui::Key::S,
+            Tool::Effects => egui::Key::T,
         }
     }
 }
@@ -130,9 +140,15 @@ pub struct Document {
     pub image_path: Option<PathBuf>,
     pub labels_path: Option<PathBuf>,
     pub grow_preview: Option<GrowPreview>,
-    /// Latest statistics and the `labels_version` they were computed for.
+    /// Statistics per label, kept current label by label: an edit makes the
+    /// labels it changed due, and only they are recomputed, over their box.
     pub stats: Vec<LabelStats>,
-    pub stats_version: u64,
+    /// Labels whose statistics wait for a job, with a box holding each.
+    stats_due: std::collections::BTreeMap<u8, Option<VoxelBox>>,
+    /// A statistics job runs for this document.
+    pub stats_running: bool,
+    /// Bumped when the segmentation is replaced: a running job's reply is dropped.
+    pub stats_epoch: u64,
     /// Identifies this document's volume to the GPU cache.
     pub volume_id: u64,
     /// The stroke in progress, its points so far (journaled as one polyline).
@@ -171,7 +187,9 @@ impl Document {
             labels_path: None,
             grow_preview: None,
             stats: Vec::new(),
-            stats_version: 0,
+            stats_due: Default::default(),
+            stats_running: false,
+            stats_epoch: 0,
             stroke: None,
             image_id: std::sync::OnceLock::new(),
             upload_boxes: Vec::new(),
@@ -180,7 +198,13 @@ impl Document {
         }
     }
 
-    /// The image's identity for its journal (computed on first use).
+    /// Records the image's identity computed by the loader.
+    pub fn set_image_id(&self, id: ImageId) {
+        let _ = self.image_id.set(id);
+    }
+
+    /// The image's identity for its journal (from the loader, else computed
+    /// on first use).
     pub fn image_id(&self) -> &ImageId {
         self.image_id.get_or_init(|| image_id(&self.volume))
     }
@@ -188,6 +212,11 @@ impl Document {
     /// Swaps in a segmentation document (one opened on its journal).
     pub fn replace_seg(&mut self, seg: SegDocument, restored: bool) {
         self.seg = seg;
+        // The new document's labels all come due; a running job's reply is stale.
+        self.stats.clear();
+        self.stats_due.clear();
+        self.stats_running = false;
+        self.stats_epoch += 1;
         self.grow_preview = None;
         self.stroke = None;
         self.upload_all = true;
@@ -200,6 +229,27 @@ impl Document {
         if restored {
             self.dirty = true;
         }
+    }
+
+    /// Statistics match the map: nothing changed since, nothing running.
+    pub fn stats_current(&self) -> bool {
+        !self.stats_running && self.stats_due.is_empty() && !self.seg.has_changed_labels()
+    }
+
+    /// The labels whose statistics must be recomputed, each with a box
+    /// holding its voxels (`None`: the label has none left).
+    pub fn take_stats_due(&mut self) -> std::collections::BTreeMap<u8, Option<VoxelBox>> {
+        for (label, bx) in self.seg.take_changed_labels() {
+            self.stats_due.insert(label, bx);
+        }
+        std::mem::take(&mut self.stats_due)
+    }
+
+    /// Fresh statistics of `labels` (those absent from `fresh` have no voxels).
+    pub fn apply_stats(&mut self, labels: &[u8], fresh: Vec<LabelStats>) {
+        self.stats.retain(|s| !labels.contains(&s.label));
+        self.stats.extend(fresh);
+        self.stats.sort_by_key(|s| s.label);
     }
 
     /// The label map (one label per voxel on the image grid).
@@ -289,8 +339,8 @@ impl Document {
                     bx.min[1] + (n / size[0]) % size[1],
                     bx.min[2] + n / (size[0] * size[1]),
                 ];
-                if p.contains(ijk) {
-                    *v = p.label;
+                if let Some(l) = p.shown_at(ijk) {
+                    *v = l;
                 }
             }
         }
@@ -318,7 +368,8 @@ impl Document {
                 for j in bx.min[1]..=bx.max[1] {
                     for i in bx.min[0]..=bx.max[0] {
                         if p.mask[at] != 0 {
-                            shown[i + shape[0] * (j + shape[1] * k)] = p.label;
+                            let l = p.after.as_ref().map_or(p.label, |a| a[at]);
+                            shown[i + shape[0] * (j + shape[1] * k)] = l;
                         }
                         at += 1;
                     }
@@ -576,6 +627,48 @@ impl Document {
 
     pub fn cancel_grow(&mut self) {
         self.drop_preview();
+    }
+
+    /// Shows a computed preview (grow from seeds) in place of any other.
+    pub fn set_region_preview(&mut self, preview: RegionPreview) {
+        if let Some(bx) = self.seg.preview().and_then(|p| p.region) {
+            self.upload_boxes.push(bx);
+        }
+        if let Some(bx) = preview.region {
+            self.upload_boxes.push(bx);
+        }
+        self.grow_preview = None;
+        self.seg.set_preview(preview);
+        self.touch_display();
+    }
+
+    /// Commits the preview shown as one undoable edit; false when none.
+    pub fn accept_region_preview(&mut self) -> Result<bool, String> {
+        let Some(bx) = self.seg.preview().and_then(|p| p.region) else {
+            self.drop_preview();
+            return Ok(false);
+        };
+        // Locked voxels shown in the preview revert to the map.
+        self.upload_boxes.push(bx);
+        self.grow_preview = None;
+        self.seg.accept_preview().map_err(err)?;
+        self.touch_labels();
+        self.display_version += 1;
+        Ok(true)
+    }
+
+    /// Drops the preview shown, if any.
+    pub fn cancel_preview(&mut self) {
+        self.drop_preview();
+    }
+
+    /// Applies one edit request (an effect) as one undoable, journaled edit.
+    pub fn apply_op(&mut self, op: &EditOp) -> Result<EditOutcome, String> {
+        self.drop_preview();
+        let out = self.seg.apply(op).map_err(err)?;
+        self.touch_labels();
+        self.display_version += 1;
+        Ok(out)
     }
 
     /// Adds a label with the lowest free value; returns it.

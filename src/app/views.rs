@@ -221,7 +221,7 @@ fn labels_to_draw(doc: &Document, lut: &[u32]) -> bool {
     let shown = |label: u8| lut.get(usize::from(label)).is_some_and(|c| c >> 24 != 0);
     doc.in_stroke()
         || doc.grow_preview.is_some()
-        || doc.stats_version != doc.labels_version
+        || !doc.stats_current()
         || doc.stats.iter().any(|s| s.voxels > 0 && shown(s.label))
 }
 
@@ -341,7 +341,7 @@ pub fn slice_view(
                     viewer.window.center += delta.y as f64 * w / 400.0;
                 }
             }
-            Tool::Brush | Tool::Eraser => {
+            Tool::Brush | Tool::Eraser | Tool::Seeds => {
                 let erase = inputs.tool == Tool::Eraser;
                 let may_start = viewer.last_stroke_ras.is_some() || !inputs.stroke_ending;
                 // A press and release within one frame (a quick click) paints a dot.
@@ -376,6 +376,7 @@ pub fn slice_view(
                     viewer.last_stroke_ras = Some(ras);
                 }
             }
+            Tool::Effects => {}
             Tool::Grow => {
                 if response.clicked_by(PointerButton::Primary) {
                     match hover_info(doc, ras).ijk {
@@ -509,7 +510,7 @@ fn slice_overlays(
         Color32::WHITE,
     );
     // Live brush footprint.
-    if let (Some(pos), Tool::Brush | Tool::Eraser) = (hovered, inputs.tool) {
+    if let (Some(pos), Tool::Brush | Tool::Eraser | Tool::Seeds) = (hovered, inputs.tool) {
         let r = (inputs.brush.radius_mm / mm_per_point) as f32;
         let colour = if inputs.tool == Tool::Eraser {
             Color32::LIGHT_RED
