@@ -8,6 +8,7 @@ use egui::{Event, Modifiers, PointerButton, Pos2, Vec2};
 use egui_kittest::kittest::Queryable;
 use egui_kittest::{Harness, SnapshotOptions};
 use rayseg::annotate::grow::cpu::grow_cpu;
+use rayseg::app::effects_panel::{Effect, EffectSettings};
 use rayseg::app::gpu_callback::ViewKind;
 use rayseg::app::loading::Source;
 use rayseg::app::{AppConfig, RaysegApp, wgpu_setup};
@@ -308,16 +309,104 @@ fn grow_from_seeds_and_effects_tools() {
             .map(|d| (d.count_label(1), d.count_label(2))),
         Some((seed1, seed2))
     );
+    // Redo: the effects below work on the grown labels.
+    h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, egui::Key::Z);
+    settle(&mut h);
 
-    // Effects: grow label 2 by one voxel spacing (6 mm) with Margin.
+    // Each effect: Apply computes a preview, Accept commits it as one edit,
+    // undo restores the map exactly.
     h.get_by_label("Effects").click();
     h.step();
-    h.state_mut().effect.margin_mm = 6.0;
-    h.get_by_label("Apply").click();
+    let effects = [
+        (Effect::Margin, true),
+        (Effect::Hollow, true),
+        (Effect::Smooth, false),
+        (Effect::FillHoles, false),
+        (Effect::Islands, false),
+        (Effect::Logical, true),
+        (Effect::ThresholdMask, false),
+        (Effect::Interpolate, false),
+    ];
+    for (effect, must_change) in effects {
+        let before = h.state().document().expect("document").labels().to_vec();
+        {
+            let app = h.state_mut();
+            // Effects may take other labels' voxels (the brush's setting).
+            app.brush.overwrite_other_labels = true;
+            app.effect = EffectSettings {
+                effect,
+                margin_mm: 6.0,
+                hollow_mm: 6.0,
+                smooth_mm: 6.0,
+                with: 1,
+                ..EffectSettings::default()
+            };
+        }
+        // Lay the panel out for the new settings before clicking in it.
+        h.step();
+        h.step();
+        // Label 2 is active (added last).
+        h.get_by_label("Apply").click();
+        settle(&mut h);
+        let shown = h
+            .state()
+            .document()
+            .expect("document")
+            .seg
+            .preview()
+            .is_some();
+        if shown {
+            h.get_by_label("Accept effect").click();
+            settle(&mut h);
+        }
+        let doc = h.state().document().expect("document");
+        let after = doc.labels().to_vec();
+        assert_eq!(h.state().errors(), &[] as &[String], "{effect:?}");
+        if must_change {
+            assert!(
+                after != before,
+                "{effect:?} changed nothing (preview {shown}, status {:?}, labels 1: {}, 2: {})",
+                h.state().status(),
+                doc.count_label(1),
+                doc.count_label(2)
+            );
+        }
+        let stats = doc
+            .stats
+            .iter()
+            .find(|s| s.label == 2)
+            .map_or(0, |s| s.voxels);
+        assert_eq!(stats, doc.count_label(2) as u64, "{effect:?} statistics");
+        if after != before {
+            h.key_press_modifiers(Modifiers::COMMAND, egui::Key::Z);
+            settle(&mut h);
+            let undone = h.state().document().expect("document").labels().to_vec();
+            assert!(undone == before, "{effect:?} undo");
+        }
+    }
+}
+
+#[test]
+fn interpolate_button_fills_between_slices() {
+    let mut h = harness(Vec2::new(1000.0, 640.0));
+    h.get_by_label("Brush").click();
+    h.step();
+    stroke(&mut h, 0.0);
+    let c = view_centre(&h, ViewKind::Axial);
+    move_to(&mut h, c);
+    for _ in 0..4 {
+        h.key_press(egui::Key::PageDown);
+        h.step();
+    }
+    stroke(&mut h, 0.0);
+    let drawn = h.state().document().expect("document").count_label(1);
+    h.get_by_label("Interpolate").click();
     settle(&mut h);
-    let doc = h.state().document().expect("document");
-    assert!(doc.count_label(2) > seed2, "margin grew label 2");
-    assert_eq!(doc.count_label(1), seed1, "label 1 untouched");
-    let stats = doc.stats.iter().find(|s| s.label == 2).expect("stats row");
-    assert_eq!(stats.voxels, doc.count_label(2) as u64);
+    h.get_by_label("Accept effect").click();
+    settle(&mut h);
+    let filled = h.state().document().expect("document").count_label(1);
+    assert!(
+        filled > drawn,
+        "{filled} voxels after interpolation, {drawn} drawn"
+    );
 }

@@ -64,6 +64,7 @@ impl RaysegApp {
                     Deferred::Seeds => self.request_seeds(),
                     Deferred::AcceptSeeds => self.accept_seeds(),
                     Deferred::ApplyEffect => self.apply_effect(),
+                    Deferred::AcceptEffect => self.accept_effect(),
                 }
             }
         }

@@ -4,11 +4,12 @@
 //! journaled edit through the same ops as `rayseg edit --script`.
 
 use super::*;
-use crate::annotate::document::EditOp;
+use crate::annotate::document::effects::EffectJob;
 use crate::annotate::document::ops::{
-    FillHolesOp, HollowOp, InterpolateOp, IslandsOp, Logical, LogicalOp, MarginOp, Shell, SmoothOp,
-    ThresholdMaskOp,
+    FillHolesOp, HollowOp, InterpolateOp, IslandsOp, Logical, LogicalOp, MarginOp, Overwrite,
+    Shell, SmoothOp, ThresholdMaskOp,
 };
+use crate::annotate::document::{EditOp, RegionPreview};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Effect {
@@ -104,9 +105,9 @@ impl Default for EffectSettings {
 }
 
 impl EffectSettings {
-    /// The edit request for `label` under these settings.
-    pub fn op(&self, label: u8) -> EditOp {
-        let overwrite = Default::default();
+    /// The edit request for `label` under these settings; `overwrite`: what
+    /// it may take from other labels (the brush's "Overwrite other labels").
+    pub fn op(&self, label: u8, overwrite: Overwrite) -> EditOp {
         match self.effect {
             Effect::Interpolate => EditOp::Interpolate(InterpolateOp {
                 label,
@@ -281,8 +282,12 @@ fn settings_ui(
     }
 }
 
+/// An effect computing on a worker: the job (its box and "before") and its result.
+pub type EffectReply = (EffectJob, Result<Vec<u8>, String>);
+
 impl RaysegApp {
-    /// The Effects tool's panel: settings and Apply (to the active label).
+    /// The Effects tool's panel: settings, Apply (computes on a worker and
+    /// shows the result as a preview), then Accept or Cancel.
     pub(super) fn effects_panel(&mut self, ui: &mut egui::Ui, scale: tools::ValueScale) {
         let labels: Vec<(u8, String)> = self.doc.as_ref().map_or_else(Vec::new, |d| {
             d.label_set()
@@ -292,28 +297,116 @@ impl RaysegApp {
                 .collect()
         });
         settings_ui(ui, &mut self.effect, &labels, scale);
-        if ui.button("Apply").clicked() {
-            self.apply_effect();
-        }
+        let preview = self.effect_preview_shown();
+        ui.horizontal(|ui| {
+            if ui.button("Apply").clicked() {
+                self.apply_effect();
+            }
+            if self.effect_job.is_some() {
+                ui.spinner();
+            }
+        });
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(preview, egui::Button::new("Accept effect"))
+                .clicked()
+            {
+                self.accept_effect();
+            }
+            if ui
+                .add_enabled(preview, egui::Button::new("Cancel effect"))
+                .clicked()
+                && let Some(doc) = self.doc.as_mut()
+            {
+                doc.cancel_preview();
+            }
+        });
     }
 
+    /// Whether an effect's result is shown waiting for Accept.
+    pub(super) fn effect_preview_shown(&self) -> bool {
+        self.doc.as_ref().is_some_and(|d| {
+            d.seg
+                .preview()
+                .is_some_and(|p| p.tool != "grow" && p.tool != "seeds")
+        })
+    }
+
+    /// Plans the effect on the active label and runs it on a worker; split
+    /// islands (which adds labels) is applied at once.
     pub(super) fn apply_effect(&mut self) {
         if self.defer(Deferred::ApplyEffect) {
             return;
         }
+        let name = self.effect.effect.name();
         let Some(doc) = self.doc.as_mut() else { return };
-        let op = self.effect.op(doc.active_label);
-        match doc.apply_op(&op) {
-            Ok(out) => {
-                self.status = format!(
-                    "{}: {} voxels changed",
-                    self.effect.effect.name(),
-                    out.voxels_changed
-                )
+        let overwrite = if self.brush.overwrite_other_labels {
+            Overwrite::All
+        } else {
+            Overwrite::Background
+        };
+        let op = self.effect.op(doc.active_label, overwrite);
+        if matches!(&op, EditOp::Islands(o) if o.split) {
+            match doc.apply_op(&op) {
+                Ok(out) => self.status = format!("{name}: {} voxels changed", out.voxels_changed),
+                Err(e) => self.errors.push(format!("{name}: {e}")),
             }
-            Err(e) => self
-                .errors
-                .push(format!("{}: {e}", self.effect.effect.name())),
+            return;
+        }
+        match doc.seg.plan_effect(&op) {
+            Ok(Some(job)) => {
+                doc.cancel_preview();
+                let (tx, rx) = std::sync::mpsc::channel();
+                std::thread::spawn(move || {
+                    let r = job.run().map_err(|e| e.to_string());
+                    let _ = tx.send((job, r));
+                });
+                self.effect_job = Some(rx);
+            }
+            Ok(None) => self.status = format!("{name}: the active label is empty"),
+            Err(e) => self.errors.push(format!("{name}: {e}")),
+        }
+    }
+
+    /// Shows a finished effect as the preview.
+    pub(super) fn poll_effect(&mut self) {
+        let Some(rx) = &self.effect_job else { return };
+        let Ok((job, result)) = rx.try_recv() else {
+            return;
+        };
+        self.effect_job = None;
+        let name = self.effect.effect.name();
+        let Some(doc) = self.doc.as_mut() else { return };
+        match result {
+            Ok(after) => {
+                let preview = RegionPreview::from_after(
+                    job.region,
+                    &job.before,
+                    after,
+                    job.label,
+                    job.op.name(),
+                    job.op.params(),
+                );
+                self.status = format!(
+                    "{name}: {} voxels would change (Accept or Cancel)",
+                    preview.voxel_count
+                );
+                doc.set_region_preview(preview);
+            }
+            Err(e) => self.errors.push(format!("{name}: {e}")),
+        }
+    }
+
+    pub(super) fn accept_effect(&mut self) {
+        if self.defer(Deferred::AcceptEffect) {
+            return;
+        }
+        if let Some(doc) = self.doc.as_mut() {
+            match doc.accept_region_preview() {
+                Ok(true) => self.status = format!("{} applied", self.effect.effect.name()),
+                Ok(false) => {}
+                Err(e) => self.errors.push(e),
+            }
         }
     }
 }

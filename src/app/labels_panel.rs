@@ -13,7 +13,16 @@ fn status_name(s: ReviewStatus) -> &'static str {
     }
 }
 
-pub fn show(ui: &mut egui::Ui, doc: &mut Document) -> Vec<String> {
+/// What the panel asks of the app beyond the document.
+#[derive(Debug, Default)]
+pub struct PanelActions {
+    pub errors: Vec<String>,
+    /// Fill the active label between the slices it is drawn on.
+    pub interpolate: bool,
+}
+
+pub fn show(ui: &mut egui::Ui, doc: &mut Document) -> PanelActions {
+    let mut interpolate = false;
     let mut errors = Vec::new();
     // Edited as a copy: a change is one journaled label-set edit.
     let mut set = doc.label_set().clone();
@@ -94,6 +103,12 @@ pub fn show(ui: &mut egui::Ui, doc: &mut Document) -> Vec<String> {
         {
             delete = Some(doc.active_label);
         }
+        interpolate = ui
+            .button("Interpolate")
+            .on_hover_text(
+                "Fill the active label between the slices it is drawn on (a preview to Accept)",
+            )
+            .clicked();
     });
     if let Some(value) = delete
         && let Err(e) = doc.delete_label(value)
@@ -129,5 +144,8 @@ pub fn show(ui: &mut egui::Ui, doc: &mut Document) -> Vec<String> {
             ui.end_row();
         }
     });
-    errors
+    PanelActions {
+        errors,
+        interpolate,
+    }
 }

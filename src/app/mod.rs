@@ -5,7 +5,7 @@
 pub mod config;
 mod dialogs;
 mod editing;
-mod effects_panel;
+pub mod effects_panel;
 pub mod gpu_callback;
 pub mod gpu_edits;
 mod gpu_grow;
@@ -107,6 +107,7 @@ enum Deferred {
     Seeds,
     AcceptSeeds,
     ApplyEffect,
+    AcceptEffect,
 }
 
 /// (volume id, statistics epoch, labels recomputed, their statistics) from
@@ -134,6 +135,7 @@ pub struct RaysegApp {
     /// Seeds changed while a competition ran: run it again after.
     seeds_again: bool,
     pub effect: effects_panel::EffectSettings,
+    effect_job: Option<Receiver<effects_panel::EffectReply>>,
     /// GPU region growing (None only when the GPU grower failed to build).
     gpu_grow: Option<Arc<gpu_grow::GpuGrow>>,
     /// GPU brush (None without r8uint storage textures: the CPU reference paints).
@@ -210,6 +212,7 @@ impl RaysegApp {
             seeds_session: None,
             seeds_again: false,
             effect: Default::default(),
+            effect_job: None,
             gpu_grow,
             gpu_edits,
             stroke_ending: None,
@@ -291,12 +294,18 @@ impl RaysegApp {
             || self.loading.is_some()
             || self.grow_job.is_some()
             || self.seeds_job.is_some()
+            || self.effect_job.is_some()
             || self.stats_job.is_some()
             || self.doc.as_ref().is_some_and(|d| !d.stats_current())
     }
 
     pub fn errors(&self) -> &[String] {
         &self.errors
+    }
+
+    /// The status bar's message.
+    pub fn status(&self) -> &str {
+        &self.status
     }
 
     pub fn fatal_error(&self) -> Option<&str> {
@@ -334,6 +343,7 @@ impl RaysegApp {
 
     fn poll_workers(&mut self) {
         self.poll_seeds();
+        self.poll_effect();
         if let Some(result) = self.loading.as_ref().and_then(Loading::poll) {
             let source = self.loading.take().map(|l| l.source);
             match result {
@@ -657,6 +667,13 @@ impl RaysegApp {
         } else if seeds_preview && escape {
             self.cancel_seeds();
         }
+        if self.effect_preview_shown() {
+            if enter {
+                self.accept_effect();
+            } else if escape && let Some(doc) = self.doc.as_mut() {
+                doc.cancel_preview();
+            }
+        }
         if let Some(doc) = self.doc.as_mut() {
             if enter && doc.grow_preview.is_some() {
                 self.accept_grow();
@@ -932,6 +949,7 @@ impl eframe::App for RaysegApp {
         } else if self.loading.is_some()
             || self.grow_job.is_some()
             || self.seeds_job.is_some()
+            || self.effect_job.is_some()
             || self.stats_job.is_some()
         {
             ctx.request_repaint_after(std::time::Duration::from_millis(50));

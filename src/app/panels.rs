@@ -188,8 +188,13 @@ impl RaysegApp {
         ui.separator();
         ui.heading("Labels");
         if let Some(doc) = self.doc.as_mut() {
-            let errs = labels_panel::show(ui, doc);
-            self.errors.extend(errs);
+            let actions = labels_panel::show(ui, doc);
+            self.errors.extend(actions.errors);
+            if actions.interpolate {
+                self.effect.effect = effects_panel::Effect::Interpolate;
+                self.tool = Tool::Effects;
+                self.apply_effect();
+            }
         }
     }
 

@@ -122,6 +122,11 @@ impl RaysegApp {
         };
         let settings = job.settings.clone();
         self.seeds_job = None;
+        let overwrite = if self.brush.overwrite_other_labels {
+            Overwrite::All
+        } else {
+            Overwrite::Background
+        };
         match result {
             Ok((session, won)) => {
                 if let Some(doc) = self.doc.as_mut()
@@ -131,7 +136,7 @@ impl RaysegApp {
                     let region = session.region;
                     match doc
                         .seg
-                        .seeds_outcome(&region, &won, settings.background, Overwrite::All)
+                        .seeds_outcome(&region, &won, settings.background, overwrite)
                     {
                         Ok((before, after)) => {
                             let params = serde_json::json!({

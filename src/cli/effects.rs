@@ -8,8 +8,8 @@ use std::sync::Arc;
 use clap::{ArgGroup, Args, ValueEnum};
 use rayseg::annotate::document::EditOp;
 use rayseg::annotate::document::ops::{
-    Axis, FillHolesOp, HollowOp, InterpolateOp, IslandsOp, Logical, LogicalOp, MarginOp, SeedsOp,
-    Shell, SmoothOp, ThresholdMaskOp,
+    Axis, FillHolesOp, HollowOp, InterpolateOp, IslandsOp, Logical, LogicalOp, MarginOp, Overwrite,
+    SeedsOp, Shell, SmoothOp, ThresholdMaskOp,
 };
 use rayseg::annotate::label_formats::LabelFormat;
 use rayseg::volume::{LoadOptions, load};
@@ -40,6 +40,24 @@ pub struct MaskArgs {
     /// One JSON object per edit on stdout.
     #[arg(long)]
     pub json: bool,
+    /// What the effect may take from other labels: all (unlocked ones) or background only.
+    #[arg(long, value_enum, default_value_t = OverwriteArg::All)]
+    pub overwrite: OverwriteArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum OverwriteArg {
+    All,
+    Background,
+}
+
+impl From<OverwriteArg> for Overwrite {
+    fn from(o: OverwriteArg) -> Overwrite {
+        match o {
+            OverwriteArg::All => Overwrite::All,
+            OverwriteArg::Background => Overwrite::Background,
+        }
+    }
 }
 
 impl MaskArgs {
@@ -110,6 +128,9 @@ pub struct SeedsArgs {
     pub discard_unsaved: bool,
     #[arg(long)]
     pub json: bool,
+    /// What the result may take from labels that do not compete.
+    #[arg(long, value_enum, default_value_t = OverwriteArg::All)]
+    pub overwrite: OverwriteArg,
 }
 
 pub fn seeds(args: SeedsArgs) -> anyhow::Result<()> {
@@ -118,7 +139,7 @@ pub fn seeds(args: SeedsArgs) -> anyhow::Result<()> {
         seeds: args.seeds.display().to_string(),
         roi_margin_mm: args.roi_margin_mm,
         background: args.background,
-        overwrite: Default::default(),
+        overwrite: args.overwrite.into(),
     });
     let run = OpsRun {
         image_path: &args.source.path,
@@ -148,7 +169,7 @@ pub fn interpolate(a: InterpolateArgs) -> anyhow::Result<()> {
     a.common.run(EditOp::Interpolate(InterpolateOp {
         label: a.label,
         axis: a.axis.map(Into::into),
-        overwrite: Default::default(),
+        overwrite: a.common.overwrite.into(),
     }))
 }
 
@@ -206,7 +227,7 @@ pub fn margin(a: MarginArgs) -> anyhow::Result<()> {
     a.common.run(EditOp::Margin(MarginOp {
         label: a.label,
         mm: a.mm,
-        overwrite: Default::default(),
+        overwrite: a.common.overwrite.into(),
     }))
 }
 
@@ -243,7 +264,7 @@ pub fn hollow(a: HollowArgs) -> anyhow::Result<()> {
         label: a.label,
         mm: a.mm,
         shell,
-        overwrite: Default::default(),
+        overwrite: a.common.overwrite.into(),
     }))
 }
 
@@ -276,7 +297,7 @@ pub fn smooth(a: SmoothArgs) -> anyhow::Result<()> {
         opening_mm: a.opening_mm,
         closing_mm: a.closing_mm,
         gaussian_mm: a.gaussian_mm,
-        overwrite: Default::default(),
+        overwrite: a.common.overwrite.into(),
     }))
 }
 
@@ -298,7 +319,7 @@ pub fn fill_holes(a: FillHolesArgs) -> anyhow::Result<()> {
     a.common.run(EditOp::FillHoles(FillHolesOp {
         label: a.label,
         slice_wise: a.slice_wise.then(|| a.axis.into()),
-        overwrite: Default::default(),
+        overwrite: a.common.overwrite.into(),
     }))
 }
 
@@ -342,7 +363,7 @@ pub fn logical(a: LogicalArgs) -> anyhow::Result<()> {
         label: a.label,
         with: a.with,
         with_map: a.with_map.map(|p| p.display().to_string()),
-        overwrite: Default::default(),
+        overwrite: a.common.overwrite.into(),
     }))
 }
 

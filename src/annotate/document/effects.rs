@@ -2,12 +2,14 @@
 //! it (the label's box, padded by what the effect can reach) and hands the
 //! box's before/after to [`SegDocument::commit`], like every edit. Locks and
 //! the overwrite policy are applied in one place, [`write_mask`].
+//!
+//! An effect is planned on the document ([`SegDocument::plan_effect`]: its
+//! box and inputs, cheap), run anywhere ([`EffectJob::run`]: the work, pure,
+//! so the app runs it on a worker and shows it as a preview), and committed.
 
 use super::change::{Change, gather};
-use super::effect_ops::{
-    FillHolesOp, HollowOp, InterpolateOp, IslandsOp, MarginOp, Shell, SmoothOp, Smoothing,
-    ThresholdMaskOp,
-};
+use super::effect_ops::{Logical, LogicalOp, Shell, Smoothing};
+use super::effects_two::box_of;
 use super::ops::{EditOp, Overwrite};
 use super::{DocumentError, EditOutcome, SegDocument};
 use crate::annotate::effects::mask::{Mask, Neighbours};
@@ -60,6 +62,108 @@ fn finite(what: &str, mm: f64) -> Result<f64, DocumentError> {
     }
 }
 
+/// The pure step of a one-label effect: the label's mask on the box to its new mask.
+#[derive(Clone, Debug)]
+enum Compute {
+    Margin(f64),
+    Hollow(f64, morphology::HollowMode),
+    Smooth(Smoothing),
+    FillHoles(Option<usize>),
+    Islands(Neighbours, Option<u64>),
+    Interpolate(Option<usize>),
+    Threshold {
+        values: Vec<f32>,
+        lower: f64,
+        upper: f64,
+    },
+    Logical(Logical, Option<Mask>),
+}
+
+/// A one-label effect ready to run: its box, the box's labels now, and all
+/// it needs; nothing borrowed from the document.
+#[derive(Clone, Debug)]
+pub struct EffectJob {
+    pub op: EditOp,
+    pub label: u8,
+    pub region: VoxelBox,
+    /// The box's labels when planned (the change's "before").
+    pub before: Vec<u8>,
+    overwrite: Overwrite,
+    locked: [u32; 8],
+    spacing_mm: [f64; 3],
+    compute: Compute,
+}
+
+impl EffectJob {
+    /// The box's labels after the effect.
+    pub fn run(&self) -> Result<Vec<u8>, DocumentError> {
+        let label = self.label;
+        let mask = Mask::from_bits(
+            self.region.size(),
+            self.before.iter().map(|&l| l == label).collect(),
+        );
+        let s = self.spacing_mm;
+        let target = match &self.compute {
+            Compute::Margin(mm) => morphology::margin(&mask, s, *mm).map_err(EffectError::from)?,
+            Compute::Hollow(mm, mode) => {
+                morphology::hollow(&mask, s, *mm, *mode).map_err(EffectError::from)?
+            }
+            Compute::Smooth(kernel) => match *kernel {
+                Smoothing::Median(r) => morphology::median(&mask, s, r),
+                Smoothing::Opening(r) => morphology::opening(&mask, s, r),
+                Smoothing::Closing(r) => morphology::closing(&mask, s, r),
+                Smoothing::Gaussian(sigma) => morphology::gaussian(&mask, s, sigma),
+            }
+            .map_err(EffectError::from)?,
+            // A 6-connected background, as scipy's binary_fill_holes.
+            Compute::FillHoles(None) => components::fill_holes(&mask, Neighbours::Six),
+            Compute::FillHoles(Some(axis)) => {
+                components::fill_holes_slice_wise(&mask, *axis).map_err(EffectError::from)?
+            }
+            Compute::Islands(n, Some(v)) => components::remove_small(&mask, *n, *v),
+            Compute::Islands(n, None) => components::keep_largest(&mask, *n),
+            Compute::Interpolate(axis) => match axis.or_else(|| interpolate::detect_axis(&mask)) {
+                Some(a) => interpolate::interpolate(&mask, a).map_err(EffectError::from)?,
+                None => mask.clone(),
+            },
+            Compute::Threshold {
+                values,
+                lower,
+                upper,
+            } => {
+                let bits = mask.bits.iter().zip(values).map(|(&on, &v)| {
+                    let v = f64::from(v);
+                    on && v >= *lower && v <= *upper
+                });
+                Mask::from_bits(mask.size, bits.collect())
+            }
+            Compute::Logical(operation, with) => {
+                let zip = |f: fn(bool, bool) -> bool| {
+                    let empty = Mask::new(mask.size);
+                    let w = with.as_ref().unwrap_or(&empty);
+                    let bits = mask.bits.iter().zip(&w.bits).map(|(&a, &b)| f(a, b));
+                    Mask::from_bits(mask.size, bits.collect())
+                };
+                match operation {
+                    Logical::Union => zip(|a, b| a || b),
+                    Logical::Subtract => zip(|a, b| a && !b),
+                    Logical::Intersect => zip(|a, b| a && b),
+                    Logical::Copy => zip(|_, b| b),
+                    Logical::Invert => mask.not(),
+                    Logical::Clear => Mask::new(mask.size),
+                }
+            }
+        };
+        Ok(write_mask(
+            &self.before,
+            &target,
+            label,
+            self.overwrite,
+            &self.locked,
+        ))
+    }
+}
+
 impl SegDocument {
     pub fn spacing_mm(&self) -> [f64; 3] {
         spacing_from_matrix(&self.image.ras_from_voxel)
@@ -94,200 +198,219 @@ impl SegDocument {
         Ok(())
     }
 
-    /// The common path of the one-label effects: `effect` maps the label's
-    /// mask on `region` (its box padded by `pad`) to its new mask there.
-    fn label_effect(
-        &mut self,
-        op: &EditOp,
-        label: u8,
-        pad: [usize; 3],
-        overwrite: Overwrite,
-        effect: impl FnOnce(&Self, &Mask, VoxelBox) -> Result<Mask, DocumentError>,
-    ) -> Result<EditOutcome, DocumentError> {
-        self.effect_label(label)?;
-        self.preview = None;
-        let Some(bx) = self.label_boxes[label as usize] else {
-            // An empty label: nothing to change, but the request is journaled.
-            return self.commit(op.name(), op.params(), None, false, EntryKind::Edit);
-        };
-        let region = self.padded(bx, pad);
-        self.mask_edit(op, label, region, overwrite, effect)
-    }
-
-    /// Applies `effect` to `label`'s mask on `region` and commits the change.
-    pub(super) fn mask_edit(
-        &mut self,
+    fn job(
+        &self,
         op: &EditOp,
         label: u8,
         region: VoxelBox,
         overwrite: Overwrite,
-        effect: impl FnOnce(&Self, &Mask, VoxelBox) -> Result<Mask, DocumentError>,
+        compute: Compute,
+    ) -> EffectJob {
+        EffectJob {
+            op: op.clone(),
+            label,
+            region,
+            before: gather(&self.labels, self.shape(), &region),
+            overwrite,
+            locked: self.label_set.locked_bits(),
+            spacing_mm: self.spacing_mm(),
+            compute,
+        }
+    }
+
+    /// Plans a one-label effect (every effect but grow from seeds and split
+    /// islands, which add labels): `None` when its label is empty, so there
+    /// is nothing to compute.
+    pub fn plan_effect(&self, op: &EditOp) -> Result<Option<EffectJob>, DocumentError> {
+        let (label, pad, overwrite, compute) = match op {
+            EditOp::Margin(o) => {
+                let mm = finite("margin", o.mm)?;
+                let pad = if mm > 0.0 { self.pad_for(mm) } else { [1; 3] };
+                (o.label, pad, o.overwrite, Compute::Margin(mm))
+            }
+            EditOp::Hollow(o) => {
+                let mm = finite("shell thickness", o.mm)?;
+                let mode = match o.shell {
+                    Shell::Inside => morphology::HollowMode::Inside,
+                    Shell::Outside => morphology::HollowMode::Outside,
+                    Shell::Centred => morphology::HollowMode::Centred,
+                };
+                let pad = self.pad_for(mm);
+                (o.label, pad, o.overwrite, Compute::Hollow(mm, mode))
+            }
+            EditOp::Smooth(o) => {
+                let Some(kernel) = o.smoothing() else {
+                    return Err(DocumentError::BadRequest(
+                        "smooth takes exactly one of median_mm, opening_mm, closing_mm, \
+                         gaussian_mm"
+                            .into(),
+                    ));
+                };
+                let reach = match kernel {
+                    Smoothing::Median(r) | Smoothing::Opening(r) | Smoothing::Closing(r) => r,
+                    Smoothing::Gaussian(s) => 4.0 * s,
+                };
+                let pad = self.pad_for(finite("kernel size", reach)?);
+                (o.label, pad, o.overwrite, Compute::Smooth(kernel))
+            }
+            // One voxel of padding: the box's border then lies outside the
+            // label, and a pocket reaching it reaches the volume border.
+            EditOp::FillHoles(o) => (
+                o.label,
+                [1; 3],
+                o.overwrite,
+                Compute::FillHoles(o.slice_wise.map(|a| a.index())),
+            ),
+            EditOp::Islands(o) => {
+                let n = neighbours(o.connectivity)?;
+                let modes = o.keep_largest as u8 + o.min_voxels.is_some() as u8 + o.split as u8;
+                if modes != 1 || o.split {
+                    return Err(DocumentError::BadRequest(
+                        "islands takes exactly one of keep_largest, min_voxels (split is \
+                         applied directly)"
+                            .into(),
+                    ));
+                }
+                let c = Compute::Islands(n, o.min_voxels);
+                (o.label, [0; 3], Overwrite::Background, c)
+            }
+            EditOp::Interpolate(o) => (
+                o.label,
+                [0; 3],
+                o.overwrite,
+                Compute::Interpolate(o.axis.map(|a| a.index())),
+            ),
+            EditOp::ThresholdMask(o) => {
+                if o.lower.is_nan() || o.upper.is_nan() || o.lower > o.upper {
+                    return Err(DocumentError::BadRequest(format!(
+                        "threshold range [{}, {}] is empty",
+                        o.lower, o.upper
+                    )));
+                }
+                self.effect_label(o.label)?;
+                let Some(region) = self.label_boxes[o.label as usize] else {
+                    return Ok(None);
+                };
+                let c = Compute::Threshold {
+                    values: self.region_values(&region),
+                    lower: o.lower,
+                    upper: o.upper,
+                };
+                return Ok(Some(self.job(
+                    op,
+                    o.label,
+                    region,
+                    Overwrite::Background,
+                    c,
+                )));
+            }
+            EditOp::Logical(o) => return self.plan_logical(op, o),
+            _ => {
+                return Err(DocumentError::BadRequest(format!(
+                    "{} is not a one-label effect",
+                    op.name()
+                )));
+            }
+        };
+        self.effect_label(label)?;
+        let Some(bx) = self.label_boxes[label as usize] else {
+            return Ok(None);
+        };
+        let region = self.padded(bx, pad);
+        Ok(Some(self.job(op, label, region, overwrite, compute)))
+    }
+
+    /// The logical operations: the box covers both labels (the whole grid to invert).
+    fn plan_logical(&self, op: &EditOp, o: &LogicalOp) -> Result<Option<EffectJob>, DocumentError> {
+        self.effect_label(o.label)?;
+        let shape = self.shape();
+        let other = match &o.with_map {
+            Some(p) => Some(self.read_map(p)?),
+            None => None,
+        };
+        let with = match (o.operation, o.with) {
+            (Logical::Invert | Logical::Clear, _) => None,
+            (_, Some(m)) => Some(m),
+            (_, None) => {
+                return Err(DocumentError::BadRequest(format!(
+                    "logical {:?} needs `with` (the other label)",
+                    o.operation
+                )));
+            }
+        };
+        let source: &[u8] = other.as_deref().unwrap_or(&self.labels);
+        let with_box = with.and_then(|m| box_of(source, shape, |l| l == m));
+        let region = match o.operation {
+            Logical::Invert => Some(VoxelBox::whole(shape)),
+            _ => [self.label_boxes[o.label as usize], with_box]
+                .into_iter()
+                .flatten()
+                .reduce(|a, b| a.union(&b)),
+        };
+        let Some(region) = region else {
+            return Ok(None);
+        };
+        let with_mask = with.map(|m| {
+            let g = gather(source, shape, &region);
+            Mask::from_bits(region.size(), g.iter().map(|&l| l == m).collect())
+        });
+        let c = Compute::Logical(o.operation, with_mask);
+        Ok(Some(self.job(op, o.label, region, o.overwrite, c)))
+    }
+
+    /// Commits a job's result (`after`, from [`EffectJob::run`]) as one edit.
+    /// The box must still hold what the job was planned on.
+    pub fn commit_effect(
+        &mut self,
+        job: &EffectJob,
+        after: Vec<u8>,
     ) -> Result<EditOutcome, DocumentError> {
         let shape = self.shape();
-        let before = gather(&self.labels, shape, &region);
-        let mask = Mask::from_bits(region.size(), before.iter().map(|&l| l == label).collect());
-        let target = effect(self, &mask, region)?;
-        let after = write_mask(
-            &before,
-            &target,
-            label,
-            overwrite,
-            &self.label_set.locked_bits(),
-        );
+        if gather(&self.labels, shape, &job.region) != job.before {
+            return Err(DocumentError::BadRequest(
+                "the labels changed while the effect ran; apply it again".into(),
+            ));
+        }
+        self.preview = None;
         let change = Change {
-            region,
-            before,
+            region: job.region,
+            before: job.before.clone(),
             after,
         };
         change.apply(&mut self.labels, shape);
-        self.commit(op.name(), op.params(), Some(change), false, EntryKind::Edit)
+        self.commit(
+            job.op.name(),
+            job.op.params(),
+            Some(change),
+            false,
+            EntryKind::Edit,
+        )
     }
 
     pub(super) fn apply_effect(&mut self, op: &EditOp) -> Result<EditOutcome, DocumentError> {
         match op {
-            EditOp::Margin(o) => self.margin(op, o),
-            EditOp::Hollow(o) => self.hollow(op, o),
-            EditOp::Smooth(o) => self.smooth(op, o),
-            EditOp::FillHoles(o) => self.fill_holes(op, o),
-            EditOp::Islands(o) => self.islands(op, o),
-            EditOp::Interpolate(o) => self.interpolate(op, o),
-            EditOp::ThresholdMask(o) => self.threshold_mask(op, o),
-            EditOp::Logical(o) => self.logical(op, o),
             EditOp::Seeds(o) => self.seeds(op, o),
-            _ => Err(DocumentError::BadRequest(format!(
-                "{} is not an effect",
-                op.name()
-            ))),
-        }
-    }
-
-    fn margin(&mut self, op: &EditOp, o: &MarginOp) -> Result<EditOutcome, DocumentError> {
-        let mm = finite("margin", o.mm)?;
-        let pad = if mm > 0.0 { self.pad_for(mm) } else { [1; 3] };
-        self.label_effect(op, o.label, pad, o.overwrite, |doc, mask, _| {
-            Ok(morphology::margin(mask, doc.spacing_mm(), mm).map_err(EffectError::from)?)
-        })
-    }
-
-    fn hollow(&mut self, op: &EditOp, o: &HollowOp) -> Result<EditOutcome, DocumentError> {
-        let mm = finite("shell thickness", o.mm)?;
-        let mode = match o.shell {
-            Shell::Inside => morphology::HollowMode::Inside,
-            Shell::Outside => morphology::HollowMode::Outside,
-            Shell::Centred => morphology::HollowMode::Centred,
-        };
-        self.label_effect(
-            op,
-            o.label,
-            self.pad_for(mm),
-            o.overwrite,
-            |doc, mask, _| {
-                Ok(morphology::hollow(mask, doc.spacing_mm(), mm, mode)
-                    .map_err(EffectError::from)?)
-            },
-        )
-    }
-
-    fn smooth(&mut self, op: &EditOp, o: &SmoothOp) -> Result<EditOutcome, DocumentError> {
-        let Some(kernel) = o.smoothing() else {
-            return Err(DocumentError::BadRequest(
-                "smooth takes exactly one of median_mm, opening_mm, closing_mm, gaussian_mm".into(),
-            ));
-        };
-        let reach = match kernel {
-            Smoothing::Median(r) | Smoothing::Opening(r) | Smoothing::Closing(r) => r,
-            Smoothing::Gaussian(s) => 4.0 * s,
-        };
-        let pad = self.pad_for(finite("kernel size", reach)?);
-        self.label_effect(op, o.label, pad, o.overwrite, |doc, mask, _| {
-            let s = doc.spacing_mm();
-            let out = match kernel {
-                Smoothing::Median(r) => morphology::median(mask, s, r),
-                Smoothing::Opening(r) => morphology::opening(mask, s, r),
-                Smoothing::Closing(r) => morphology::closing(mask, s, r),
-                Smoothing::Gaussian(sigma) => morphology::gaussian(mask, s, sigma),
-            };
-            Ok(out.map_err(EffectError::from)?)
-        })
-    }
-
-    fn fill_holes(&mut self, op: &EditOp, o: &FillHolesOp) -> Result<EditOutcome, DocumentError> {
-        // One voxel of padding: the box's border then lies outside the label,
-        // and a pocket reaching it reaches the volume border.
-        self.label_effect(op, o.label, [1; 3], o.overwrite, |_, mask, _| {
-            Ok(match o.slice_wise {
-                None => components::fill_holes(mask, Neighbours::Six),
-                Some(axis) => components::fill_holes_slice_wise(mask, axis.index())
-                    .map_err(EffectError::from)?,
-            })
-        })
-    }
-
-    fn interpolate(
-        &mut self,
-        op: &EditOp,
-        o: &InterpolateOp,
-    ) -> Result<EditOutcome, DocumentError> {
-        self.label_effect(op, o.label, [0; 3], o.overwrite, |_, mask, _| {
-            let axis = match o.axis {
-                Some(a) => a.index(),
-                None => match interpolate::detect_axis(mask) {
-                    Some(a) => a,
-                    None => return Ok(mask.clone()),
-                },
-            };
-            Ok(interpolate::interpolate(mask, axis).map_err(EffectError::from)?)
-        })
-    }
-
-    fn threshold_mask(
-        &mut self,
-        op: &EditOp,
-        o: &ThresholdMaskOp,
-    ) -> Result<EditOutcome, DocumentError> {
-        if o.lower.is_nan() || o.upper.is_nan() || o.lower > o.upper {
-            return Err(DocumentError::BadRequest(format!(
-                "threshold range [{}, {}] is empty",
-                o.lower, o.upper
-            )));
-        }
-        let shape = self.shape();
-        self.label_effect(
-            op,
-            o.label,
-            [0; 3],
-            Overwrite::Background,
-            |doc, mask, region| {
-                let mut out = mask.clone();
-                for (n, on) in out.bits.iter_mut().enumerate().filter(|(_, on)| **on) {
-                    let [i, j, k] = mask.ijk(n);
-                    let at = (region.min[0] + i)
-                        + shape[0] * ((region.min[1] + j) + shape[1] * (region.min[2] + k));
-                    let v = doc.image.data.get_f64(at).unwrap_or(f64::NAN);
-                    *on = v >= o.lower && v <= o.upper;
+            EditOp::Islands(o) if o.split => {
+                let n = neighbours(o.connectivity)?;
+                if o.keep_largest || o.min_voxels.is_some() {
+                    return Err(DocumentError::BadRequest(
+                        "islands takes exactly one of keep_largest, min_voxels, split".into(),
+                    ));
                 }
-                Ok(out)
+                self.split_islands(op, o.label, n)
+            }
+            _ => match self.plan_effect(op)? {
+                Some(job) => {
+                    let after = job.run()?;
+                    self.commit_effect(&job, after)
+                }
+                // An empty label: nothing changes, but the request is journaled.
+                None => {
+                    self.preview = None;
+                    self.commit(op.name(), op.params(), None, false, EntryKind::Edit)
+                }
             },
-        )
-    }
-
-    fn islands(&mut self, op: &EditOp, o: &IslandsOp) -> Result<EditOutcome, DocumentError> {
-        let n = neighbours(o.connectivity)?;
-        let modes = o.keep_largest as u8 + o.min_voxels.is_some() as u8 + o.split as u8;
-        if modes != 1 {
-            return Err(DocumentError::BadRequest(
-                "islands takes exactly one of keep_largest, min_voxels, split".into(),
-            ));
         }
-        if o.split {
-            return self.split_islands(op, o.label, n);
-        }
-        self.label_effect(op, o.label, [0; 3], Overwrite::Background, |_, mask, _| {
-            Ok(match o.min_voxels {
-                Some(v) => components::remove_small(mask, n, v),
-                None => components::keep_largest(mask, n),
-            })
-        })
     }
 
     /// The largest island keeps the label (as Slicer's "split islands to

@@ -1,14 +1,13 @@
-//! The effects that read a second map: logical operations between labels
-//! (of this map or another reader's) and grow from seeds.
+//! Grow from seeds (its seeds a second map on the image grid), and reading
+//! such maps.
 
 use std::path::Path;
 
 use super::change::{Change, gather};
-use super::effect_ops::{Logical, LogicalOp, SeedsOp};
+use super::effect_ops::SeedsOp;
 use super::ops::{EditOp, Overwrite};
 use super::{DocumentError, EditOutcome, SegDocument};
 use crate::annotate::effects::EffectError;
-use crate::annotate::effects::mask::Mask;
 use crate::annotate::journal::EntryKind;
 use crate::annotate::label_formats::read_label_map;
 use crate::annotate::labels::is_locked;
@@ -16,7 +15,11 @@ use crate::annotate::seeds::{SeedParams, grow_from_seeds};
 use crate::annotate::undo::VoxelBox;
 
 /// The box of the voxels of `labels` (on `shape`) for which `keep` holds.
-fn box_of(labels: &[u8], shape: [usize; 3], keep: impl Fn(u8) -> bool) -> Option<VoxelBox> {
+pub(super) fn box_of(
+    labels: &[u8],
+    shape: [usize; 3],
+    keep: impl Fn(u8) -> bool,
+) -> Option<VoxelBox> {
     let mut bx: Option<VoxelBox> = None;
     let row = shape[0];
     for (r, line) in labels.chunks_exact(row).enumerate() {
@@ -55,64 +58,8 @@ pub fn seed_params(values: &[f32]) -> SeedParams {
 
 impl SegDocument {
     /// A second map on this image's grid (its warnings dropped: the op is data).
-    fn read_map(&self, path: &str) -> Result<Vec<u8>, DocumentError> {
+    pub(super) fn read_map(&self, path: &str) -> Result<Vec<u8>, DocumentError> {
         Ok(read_label_map(Path::new(path), &self.image, None)?.labels)
-    }
-
-    pub(super) fn logical(
-        &mut self,
-        op: &EditOp,
-        o: &LogicalOp,
-    ) -> Result<EditOutcome, DocumentError> {
-        self.effect_label(o.label)?;
-        let shape = self.shape();
-        let other = match &o.with_map {
-            Some(p) => Some(self.read_map(p)?),
-            None => None,
-        };
-        let with = match (o.operation, o.with) {
-            (Logical::Invert | Logical::Clear, _) => None,
-            (_, Some(m)) => Some(m),
-            (_, None) => {
-                return Err(DocumentError::BadRequest(format!(
-                    "logical {:?} needs `with` (the other label)",
-                    o.operation
-                )));
-            }
-        };
-        let source: &[u8] = other.as_deref().unwrap_or(&self.labels);
-        let with_box = with.and_then(|m| box_of(source, shape, |l| l == m));
-        let region = match o.operation {
-            Logical::Invert => Some(VoxelBox::whole(shape)),
-            _ => [self.label_boxes[o.label as usize], with_box]
-                .into_iter()
-                .flatten()
-                .reduce(|a, b| a.union(&b)),
-        };
-        let Some(region) = region else {
-            return self.commit(op.name(), op.params(), None, false, EntryKind::Edit);
-        };
-        let with_mask = with.map(|m| {
-            let g = gather(source, shape, &region);
-            Mask::from_bits(region.size(), g.iter().map(|&l| l == m).collect())
-        });
-        let operation = o.operation;
-        self.mask_edit(op, o.label, region, o.overwrite, move |_, mask, _| {
-            let w = with_mask.as_ref();
-            let zip = |f: fn(bool, bool) -> bool| {
-                let w = w.expect("checked above");
-                let bits = mask.bits.iter().zip(&w.bits).map(|(&a, &b)| f(a, b));
-                Mask::from_bits(mask.size, bits.collect())
-            };
-            Ok(match operation {
-                Logical::Union => zip(|a, b| a || b),
-                Logical::Subtract => zip(|a, b| a && !b),
-                Logical::Intersect => zip(|a, b| a && b),
-                Logical::Copy => zip(|_, b| b),
-                Logical::Invert => mask.not(),
-                Logical::Clear => Mask::new(mask.size),
-            })
-        })
     }
 
     pub(super) fn seeds(&mut self, op: &EditOp, o: &SeedsOp) -> Result<EditOutcome, DocumentError> {

@@ -11,7 +11,7 @@
 pub mod change;
 mod edits;
 pub mod effect_ops;
-mod effects;
+pub mod effects;
 mod effects_two;
 mod open;
 pub mod ops;
