@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 
 use glam::{DMat4, DVec3};
-use rayseg::annotate::document::{EditOp, SegDocument, parse_script};
+use rayseg::annotate::document::{EditOp, SeedsSettings, SegDocument, parse_script};
 use rayseg::annotate::journal::replay::verify;
 use rayseg::annotate::labels::{LabelInfo, LabelSet};
 use rayseg::volume::nifti::save_label_map;
@@ -454,4 +454,88 @@ fn effect_subcommands_run_journaled_and_take_negative_mm() {
     ]);
     assert!(!t.status.success());
     assert!(String::from_utf8_lossy(&t.stderr).contains("--image"));
+}
+
+/// A noisy, low-contrast tumour touching tissue of similar value (lung on one
+/// side), seeded as a reader would: inside and in a ring just around it on
+/// every other slice it spans, and a background cap at each end. With the
+/// default light smoothing (σ 1 mm) the competition reaches Dice ≥ 0.9; on
+/// the unsmoothed image it stays far below (0.59 measured).
+#[test]
+fn grow_from_seeds_on_a_noisy_touching_tumour() {
+    let shape = [80usize, 80, 40];
+    let sp = [0.8, 0.8, 2.0];
+    let n: usize = shape.iter().product();
+    let c = [32.0 * 0.8, 40.0 * 0.8, 20.0 * 2.0];
+    let radii = [14.0, 12.0, 11.0];
+    let e = |ijk: [usize; 3]| {
+        (0..3)
+            .map(|a| ((ijk[a] as f64 * sp[a] - c[a]) / radii[a]).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    };
+    let mut state = 7u64;
+    let mut gauss = || {
+        let mut u = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            ((state >> 11) as f64 / (1u64 << 53) as f64).max(1e-12)
+        };
+        let (a, b) = (u(), u());
+        (-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos()
+    };
+    let mut values = Vec::with_capacity(n);
+    let mut seeds = vec![0u8; n];
+    for v in 0..n {
+        let p = ijk(shape, v);
+        let x = p[0] as f64 * sp[0];
+        let base = if e(p) <= 1.0 {
+            55.0
+        } else if x > c[0] + 11.0 {
+            40.0
+        } else if x < c[0] - 30.0 || p[1] as f64 * sp[1] < 8.0 {
+            -800.0
+        } else {
+            25.0
+        };
+        values.push((base + 25.0 * gauss()) as f32);
+        let dz = ((p[2] as f64 * sp[2] - c[2]) / radii[2]).abs();
+        if p[2] % 2 == 0 && dz < 0.95 {
+            if e(p) < 0.35 {
+                seeds[v] = 1;
+            }
+            if e(p) > 1.25 && e(p) < 1.4 {
+                seeds[v] = 2;
+            }
+        }
+        if dz > 1.1 && dz < 1.3 && e(p) < 1.6 {
+            seeds[v] = 2;
+        }
+    }
+    let m = DMat4::from_scale(DVec3::from_array(sp));
+    let img = Arc::new(Volume::new(shape, VoxelData::F32(values), m, Modality::Ct).unwrap());
+    let dice = |smoothing_mm: f64| {
+        let mut d = SegDocument::new(img.clone(), seeds.clone(), set(&[1, 2]), "t").unwrap();
+        let settings = SeedsSettings {
+            smoothing_mm,
+            background: Some(2),
+            ..SeedsSettings::default()
+        };
+        let op = op(serde_json::json!({"op":"seeds","seeds":"in memory","background":2}));
+        d.grow_seeds(&op, &seeds, &settings).unwrap();
+        let (mut both, mut got, mut truth) = (0usize, 0usize, 0usize);
+        for v in 0..n {
+            let t = e(ijk(shape, v)) <= 1.0;
+            let g = d.labels()[v] == 1;
+            both += (t && g) as usize;
+            got += g as usize;
+            truth += t as usize;
+        }
+        2.0 * both as f64 / (got + truth) as f64
+    };
+    let smoothed = dice(SeedsSettings::default().smoothing_mm);
+    let raw = dice(0.0);
+    assert!(smoothed >= 0.9, "Dice {smoothed} with smoothing");
+    assert!(raw < smoothed, "unsmoothed {raw} vs smoothed {smoothed}");
 }

@@ -129,7 +129,7 @@ pub struct RaysegApp {
     grow_seed: Option<[u32; 3]>,
     grow_generation: u64,
     grow_job: Option<GrowJob>,
-    pub seeds: seeds_tool::SeedsSettings,
+    pub seeds: crate::annotate::document::SeedsSettings,
     seeds_job: Option<seeds_tool::SeedsJob>,
     seeds_session: Option<seeds_tool::SeedsSession>,
     /// Seeds changed while a competition ran: run it again after.

@@ -10,32 +10,15 @@ use super::*;
 use crate::annotate::document::RegionPreview;
 use crate::annotate::document::change::gather;
 use crate::annotate::document::ops::Overwrite;
-use crate::annotate::document::seed_params;
-use crate::annotate::seeds::SeedGrower;
+use crate::annotate::document::{SeedsSettings, seed_params};
+use crate::annotate::seeds::{SeedGrower, smooth};
 use crate::annotate::undo::VoxelBox;
-
-/// Settings of the Seeds tool.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SeedsSettings {
-    /// The region of interest: the seeds' box grown by this.
-    pub roi_margin_mm: f64,
-    /// This label competes but is left out of the result.
-    pub background: Option<u8>,
-}
-
-impl Default for SeedsSettings {
-    fn default() -> Self {
-        SeedsSettings {
-            roi_margin_mm: 15.0,
-            background: None,
-        }
-    }
-}
 
 /// The competition's state, kept between strokes so new seeds update it.
 pub struct SeedsSession {
     volume_id: u64,
     region: VoxelBox,
+    smoothing_mm: f64,
     grower: SeedGrower,
 }
 
@@ -81,26 +64,31 @@ impl RaysegApp {
             .into_iter()
             .map(|l| if visible.contains(&l) { l } else { 0 })
             .collect();
-        let session = self
-            .seeds_session
-            .take()
-            .filter(|s| s.volume_id == doc.volume_id && s.region == region);
+        let smoothing_mm = settings.smoothing_mm;
+        let session = self.seeds_session.take().filter(|s| {
+            s.volume_id == doc.volume_id && s.region == region && s.smoothing_mm == smoothing_mm
+        });
         let (values, spacing, volume_id) = match session {
             Some(_) => (Vec::new(), seg.spacing_mm(), doc.volume_id),
             None => (seg.region_values(&region), seg.spacing_mm(), doc.volume_id),
         };
-        let params = seed_params(&values);
         let (tx, rx) = channel();
         std::thread::spawn(move || {
             let run = || -> Result<(SeedsSession, Vec<u8>), String> {
                 let mut session = match session {
                     Some(s) => s,
-                    None => SeedsSession {
-                        volume_id,
-                        region,
-                        grower: SeedGrower::new(values, region.size(), spacing, params)
-                            .map_err(|e| e.to_string())?,
-                    },
+                    None => {
+                        let values =
+                            smooth::gaussian(&values, region.size(), spacing, smoothing_mm);
+                        let params = seed_params(&values);
+                        SeedsSession {
+                            volume_id,
+                            region,
+                            smoothing_mm,
+                            grower: SeedGrower::new(values, region.size(), spacing, params)
+                                .map_err(|e| e.to_string())?,
+                        }
+                    }
                 };
                 let won = session
                     .grower
@@ -142,6 +130,7 @@ impl RaysegApp {
                             let params = serde_json::json!({
                                 "seeds": "painted",
                                 "roi_margin_mm": settings.roi_margin_mm,
+                                "smoothing_mm": settings.smoothing_mm,
                                 "background": settings.background,
                                 "roi_voxels": [region.min, region.max],
                             });
@@ -198,6 +187,7 @@ impl RaysegApp {
         ui.add(
             egui::Slider::new(&mut self.seeds.roi_margin_mm, 0.0..=60.0).text("ROI margin (mm)"),
         );
+        ui.add(egui::Slider::new(&mut self.seeds.smoothing_mm, 0.0..=3.0).text("Smoothing σ (mm)"));
         let labels: Vec<(u8, String)> = self.doc.as_ref().map_or_else(Vec::new, |d| {
             d.label_set()
                 .labels

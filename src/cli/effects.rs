@@ -118,6 +118,9 @@ pub struct SeedsArgs {
     /// This label competes but is removed from the output.
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..))]
     pub background: Option<u8>,
+    /// Gaussian smoothing of the image (σ in mm) before the competition; 0: none.
+    #[arg(long, default_value_t = 1.0)]
+    pub smoothing_mm: f64,
     #[arg(short, long)]
     pub output: PathBuf,
     #[arg(long)]
@@ -138,6 +141,7 @@ pub fn seeds(args: SeedsArgs) -> anyhow::Result<()> {
     let op = EditOp::Seeds(SeedsOp {
         seeds: args.seeds.display().to_string(),
         roi_margin_mm: args.roi_margin_mm,
+        smoothing_mm: args.smoothing_mm,
         background: args.background,
         overwrite: args.overwrite.into(),
     });

@@ -23,6 +23,13 @@ fn fifteen() -> f64 {
     15.0
 }
 
+fn one() -> f64 {
+    1.0
+}
+
+/// The default smoothing of grow from seeds (σ, mm).
+pub const SEEDS_SMOOTHING_MM: f64 = 1.0;
+
 /// A grid axis (i, j or k).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -51,6 +58,10 @@ pub struct SeedsOp {
     pub seeds: String,
     #[serde(default = "fifteen")]
     pub roi_margin_mm: f64,
+    /// Gaussian smoothing of the values (σ in mm) before the competition;
+    /// 0 turns it off (see `seeds::smooth` for why 1 mm).
+    #[serde(default = "one")]
+    pub smoothing_mm: f64,
     /// This label's region is removed from the result (it only competes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub background: Option<u8>,

@@ -11,7 +11,30 @@ use crate::annotate::effects::EffectError;
 use crate::annotate::journal::EntryKind;
 use crate::annotate::label_formats::read_label_map;
 use crate::annotate::labels::is_locked;
-use crate::annotate::seeds::{SeedParams, grow_from_seeds};
+use crate::annotate::seeds::{SeedParams, grow_from_seeds, smooth};
+
+/// How grow from seeds runs (the op's settings, without its seed map).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeedsSettings {
+    /// The region of interest: the seeds' box grown by this.
+    pub roi_margin_mm: f64,
+    /// Gaussian σ (mm) applied to the values first; 0: none.
+    pub smoothing_mm: f64,
+    /// This label competes but is left out of the result.
+    pub background: Option<u8>,
+    pub overwrite: Overwrite,
+}
+
+impl Default for SeedsSettings {
+    fn default() -> Self {
+        SeedsSettings {
+            roi_margin_mm: 15.0,
+            smoothing_mm: super::effect_ops::SEEDS_SMOOTHING_MM,
+            background: None,
+            overwrite: Overwrite::All,
+        }
+    }
+}
 use crate::annotate::undo::VoxelBox;
 
 /// The box of the voxels of `labels` (on `shape`) for which `keep` holds.
@@ -63,8 +86,20 @@ impl SegDocument {
     }
 
     pub(super) fn seeds(&mut self, op: &EditOp, o: &SeedsOp) -> Result<EditOutcome, DocumentError> {
+        if !o.smoothing_mm.is_finite() || o.smoothing_mm < 0.0 {
+            return Err(DocumentError::BadRequest(format!(
+                "smoothing_mm must be ≥ 0, not {}",
+                o.smoothing_mm
+            )));
+        }
         let seeds = self.read_map(&o.seeds)?;
-        self.grow_seeds(op, &seeds, o.roi_margin_mm, o.background, o.overwrite)
+        let settings = SeedsSettings {
+            roi_margin_mm: o.roi_margin_mm,
+            smoothing_mm: o.smoothing_mm,
+            background: o.background,
+            overwrite: o.overwrite,
+        };
+        self.grow_seeds(op, &seeds, &settings)
     }
 
     /// Grow from seeds with the seeds given as a map on the image grid: the
@@ -74,10 +109,9 @@ impl SegDocument {
         &mut self,
         op: &EditOp,
         seeds: &[u8],
-        margin_mm: f64,
-        background: Option<u8>,
-        overwrite: Overwrite,
+        settings: &SeedsSettings,
     ) -> Result<EditOutcome, DocumentError> {
+        let (background, overwrite) = (settings.background, settings.overwrite);
         let shape = self.shape();
         if seeds.len() != self.labels.len() {
             return Err(DocumentError::Grid {
@@ -86,13 +120,16 @@ impl SegDocument {
                 shape,
             });
         }
-        let region = self.seeds_region(seeds, margin_mm)?;
+        let region = self.seeds_region(seeds, settings.roi_margin_mm)?;
         let roi_seeds = gather(seeds, shape, &region);
-        let values = self.region_values(&region);
+        let spacing = self.spacing_mm();
+        let raw = self.region_values(&region);
+        let values = smooth::gaussian(&raw, region.size(), spacing, settings.smoothing_mm);
+        drop(raw);
         let won = grow_from_seeds(
             &values,
             region.size(),
-            self.spacing_mm(),
+            spacing,
             &roi_seeds,
             seed_params(&values),
         )

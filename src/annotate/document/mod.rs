@@ -31,7 +31,7 @@ use crate::annotate::undo::{DEFAULT_UNDO_BUDGET_BYTES, UndoError, UndoStack, Vox
 use crate::volume::Volume;
 
 pub use change::{Change, LabelDelta};
-pub use effects_two::seed_params;
+pub use effects_two::{SeedsSettings, seed_params};
 pub use open::{OpenReport, Recovery};
 pub use ops::{EditOp, parse_script};
 pub use preview::RegionPreview;

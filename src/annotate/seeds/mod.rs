@@ -69,6 +69,7 @@
 mod cost;
 mod propagate;
 mod queue;
+pub mod smooth;
 #[cfg(test)]
 mod tests;
 
