@@ -91,10 +91,54 @@ pub struct EffectJob {
     overwrite: Overwrite,
     locked: [u32; 8],
     spacing_mm: [f64; 3],
+    /// Per axis, whether the box's low / high face is the volume's border.
+    at_border: [[bool; 2]; 3],
     compute: Compute,
 }
 
 impl EffectJob {
+    /// Shrinks `mask` by `mm` with a Euclidean distance transform's meaning
+    /// (scipy's `distance_transform_edt(mask, sampling) > mm`): a voxel goes
+    /// when an unlabelled voxel of the volume lies within `mm`; outside the
+    /// volume is nothing, not background. Inside the volume the box's own
+    /// border is one voxel outside the label, which stands for everything
+    /// beyond it; on faces that are the volume's border the mask is extended
+    /// by labelled voxels, farther than `mm`, so they erode nothing.
+    fn shrink(&self, mask: &Mask, mm: f64) -> Result<Mask, DocumentError> {
+        let s = self.spacing_mm;
+        let reach = s.map(|x| {
+            if mm.is_finite() {
+                (mm / x).ceil().min(1e6) as usize + 1
+            } else {
+                1
+            }
+        });
+        let lo: [usize; 3] = [0, 1, 2].map(|a| if self.at_border[a][0] { reach[a] } else { 0 });
+        let hi: [usize; 3] = [0, 1, 2].map(|a| if self.at_border[a][1] { reach[a] } else { 0 });
+        if lo == [0; 3] && hi == [0; 3] {
+            return Ok(morphology::margin(mask, s, -mm).map_err(EffectError::from)?);
+        }
+        let size = [0, 1, 2].map(|a| mask.size[a] + lo[a] + hi[a]);
+        let mut big = Mask::from_bits(size, vec![true; size.iter().product()]);
+        for k in 0..mask.size[2] {
+            for j in 0..mask.size[1] {
+                for i in 0..mask.size[0] {
+                    big.set([i + lo[0], j + lo[1], k + lo[2]], mask.get([i, j, k]));
+                }
+            }
+        }
+        let shrunk = morphology::margin(&big, s, -mm).map_err(EffectError::from)?;
+        let mut out = Mask::new(mask.size);
+        for k in 0..mask.size[2] {
+            for j in 0..mask.size[1] {
+                for i in 0..mask.size[0] {
+                    out.set([i, j, k], shrunk.get([i + lo[0], j + lo[1], k + lo[2]]));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The box's labels after the effect.
     pub fn run(&self) -> Result<Vec<u8>, DocumentError> {
         let label = self.label;
@@ -104,9 +148,17 @@ impl EffectJob {
         );
         let s = self.spacing_mm;
         let target = match &self.compute {
+            Compute::Margin(mm) if *mm < 0.0 => self.shrink(&mask, -mm)?,
             Compute::Margin(mm) => morphology::margin(&mask, s, *mm).map_err(EffectError::from)?,
             Compute::Hollow(mm, mode) => {
-                morphology::hollow(&mask, s, *mm, *mode).map_err(EffectError::from)?
+                let grow = |d: f64| morphology::margin(&mask, s, d).map_err(EffectError::from);
+                match mode {
+                    morphology::HollowMode::Inside => mask.minus(&self.shrink(&mask, *mm)?),
+                    morphology::HollowMode::Outside => grow(*mm)?.minus(&mask),
+                    morphology::HollowMode::Centred => {
+                        grow(mm / 2.0)?.minus(&self.shrink(&mask, mm / 2.0)?)
+                    }
+                }
             }
             Compute::Smooth(kernel) => match *kernel {
                 Smoothing::Median(r) => morphology::median(&mask, s, r),
@@ -214,6 +266,8 @@ impl SegDocument {
             overwrite,
             locked: self.label_set.locked_bits(),
             spacing_mm: self.spacing_mm(),
+            at_border: [0, 1, 2]
+                .map(|a| [region.min[a] == 0, region.max[a] + 1 == self.shape()[a]]),
             compute,
         }
     }
