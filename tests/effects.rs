@@ -509,7 +509,7 @@ fn grow_from_seeds_on_a_noisy_touching_tumour() {
         };
         values.push((base + 25.0 * gauss()) as f32);
         let dz = ((p[2] as f64 * sp[2] - c[2]) / radii[2]).abs();
-        if p[2] % 2 == 0 && dz < 0.95 {
+        if p[2].is_multiple_of(2) && dz < 0.95 {
             if e(p) < 0.35 {
                 seeds[v] = 1;
             }
