@@ -119,7 +119,7 @@ pub struct SeedsArgs {
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..))]
     pub background: Option<u8>,
     /// Gaussian smoothing of the image (σ in mm) before the competition; 0: none.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = rayseg::annotate::document::effect_ops::SEEDS_SMOOTHING_MM)]
     pub smoothing_mm: f64,
     #[arg(short, long)]
     pub output: PathBuf,

@@ -23,12 +23,12 @@ fn fifteen() -> f64 {
     15.0
 }
 
-fn one() -> f64 {
-    1.0
+fn seeds_smoothing() -> f64 {
+    SEEDS_SMOOTHING_MM
 }
 
 /// The default smoothing of grow from seeds (σ, mm).
-pub const SEEDS_SMOOTHING_MM: f64 = 1.0;
+pub const SEEDS_SMOOTHING_MM: f64 = 0.7;
 
 /// A grid axis (i, j or k).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,8 +59,8 @@ pub struct SeedsOp {
     #[serde(default = "fifteen")]
     pub roi_margin_mm: f64,
     /// Gaussian smoothing of the values (σ in mm) before the competition;
-    /// 0 turns it off (see `seeds::smooth` for why 1 mm).
-    #[serde(default = "one")]
+    /// 0 turns it off (see `seeds::smooth` for why 0.7 mm).
+    #[serde(default = "seeds_smoothing")]
     pub smoothing_mm: f64,
     /// This label's region is removed from the result (it only competes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
