@@ -567,7 +567,7 @@ def main():
              + f"; `--smoothing-mm 0` {median(r['seeds_rayseg_s0']):.3g} ms") if n == 0 else "〃",
             f"scikit-image `random_walker` ({mode}, tol 1e-3, beta {args.beta:g}, same ROI)",
             fmt(r[f"seeds_{mode}"]), ratio("seeds_rayseg", f"seeds_{mode}"),
-            (f"Dice vs truth: rayseg {ag['seeds_dice_rayseg']:.3f} (σ 1 mm smoothing, the default; "
+            (f"Dice vs truth: rayseg {ag['seeds_dice_rayseg']:.3f} (σ 0.7 mm smoothing, the default; "
              f"{ag['seeds_vessel_leak']['rayseg']} voxels leak into the vessel), "
              f"`--smoothing-mm 0` {ag['seeds_dice_rayseg_s0']:.3f} "
              f"({ag['seeds_vessel_leak']['rayseg_s0']} in the vessel), " if n == 0
