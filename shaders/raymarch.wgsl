@@ -6,7 +6,7 @@
 // Keep Params in sync with RaymarchParams in src/render/raymarch/params.rs.
 // Shader defs (src/gpu/shader.rs, src/render/raymarch/pipelines.rs): FORMAT, the
 // volume texture's texel type (0 r16sint, 1 r32float, 2 rg8uint voxel pairs), and
-// MODE, LABELS, PAIR_X, COLUMN below.
+// MODE, LABELS, PAIR_X, COLUMN, SURFACES below.
 // One pipeline per (MODE, LABELS): llvmpipe (lavapipe) runs both sides of every `if`
 // under a lane mask, even when no lane takes it, so code for other modes in the ray
 // loop would cost every step. Constant conditions are folded away by the driver.
@@ -43,6 +43,10 @@ const PLANES: bool = MODE == MODE_MIP || MODE == MODE_MINIP || MODE == MODE_AVER
 // DVR without labels, where every ray is orthographic and parallel to a voxel axis
 // (standard views of axis-aligned volumes): see column_dvr.
 const COLUMN: bool = #{COLUMN};
+// Label surfaces drawn first (mesh.wgsl): each ray stops at its pixel's nearest
+// surface, composites that layer (premultiplied) and goes on behind it, so the
+// volume in front of a surface is composited over it. Not with COLUMN.
+const SURFACES: bool = #{SURFACES};
 
 struct Params {
     voxel_from_ras: mat4x4<f32>,
@@ -110,6 +114,10 @@ struct TransferFunction {
 // Packed RGBA8 per label, label l in label_lut[l / 4][l % 4].
 @group(0) @binding(5) var<uniform> label_lut: array<vec4<u32>, 64>;
 @group(0) @binding(6) var out_tex: texture_storage_2d<rgba8unorm, write>;
+// SURFACES: the surface layer (premultiplied RGBA) and the ray distance (mm) of
+// its nearest surface, per pixel; 1x1 placeholders otherwise.
+@group(0) @binding(7) var surface_rgba: texture_2d<f32>;
+@group(0) @binding(8) var surface_t: texture_2d<f32>;
 
 fn voxel(p: vec3<i32>) -> f32 {
     let q = clamp(p, vec3<i32>(0), vec3<i32>(params.shape.xyz) - vec3<i32>(1));
@@ -466,6 +474,11 @@ fn over(acc: vec4<f32>, rgb: vec3<f32>, alpha: f32) -> vec4<f32> {
     return vec4<f32>(acc.rgb + w * rgb, acc.a + w);
 }
 
+// Composites a premultiplied layer behind acc.
+fn over_premultiplied(acc: vec4<f32>, layer: vec4<f32>) -> vec4<f32> {
+    return acc + (1.0 - acc.a) * layer;
+}
+
 // The value window of column_dvr: values t0, t1 of planes tp and tp + dir.
 struct ValueWindow {
     tp: i32,
@@ -695,9 +708,16 @@ fn main(@builtin(workgroup_id) tile: vec3<u32>, @builtin(local_invocation_index)
         t_enter = max(t_enter, 0.0);
     }
     let t_exit = span.y;
+    // The surface layer and where along the ray it lies (none: far beyond t_exit).
+    var surface = vec4<f32>(0.0);
+    var t_surface = 3.4e38;
+    if SURFACES {
+        surface = textureLoad(surface_rgba, pixel, 0);
+        t_surface = textureLoad(surface_t, pixel, 0).x;
+    }
     // Rays that miss the box leave here, before any per-step setup.
     if !(t_exit > t_enter) || any(hi <= lo) {
-        textureStore(out_tex, pixel, vec4<f32>(0.0, 0.0, 0.0, 1.0));
+        textureStore(out_tex, pixel, vec4<f32>(clamp(surface.rgb, vec3<f32>(0.0), vec3<f32>(1.0)), 1.0));
         return;
     }
     // One voxel along the view's major axis per step (÷ samples_per_voxel): an
@@ -771,156 +791,180 @@ fn main(@builtin(workgroup_id) tile: vec3<u32>, @builtin(local_invocation_index)
     // DVR: the cell of the sample found by the transparent walk.
     var cell = array<f32, 8>();
     var done = false;
+    // SURFACES: the samples in front of the surface, then the surface layer, then
+    // the samples behind it (the same sample positions as without a surface).
+    var t_end = t_exit;
+    if SURFACES {
+        t_end = min(t_exit, t_surface);
+    }
+    var surface_pending = SURFACES;
     loop {
-        // First sample index past the current brick (no skipping: the whole ray).
-        var seg_end = 0xffffffffu;
         loop {
-            if !skip_on {
+            // First sample index past the current brick (no skipping: the whole ray).
+            var seg_end = 0xffffffffu;
+            loop {
+                if !skip_on {
+                    break;
+                }
+                let t = t_enter + (f32(s) + phase) * step_mm;
+                if t >= t_end {
+                    break;
+                }
+                var p = o + t * d;
+                if PLANES {
+                    p = select(p, vec3<f32>(plane0 + plane_dir * f32(s)), major);
+                }
+                let span = brick_span(rs, s, p);
+                let brick = span.brick;
+                seg_end = span.seg_end;
+                var skip = false;
+                if MODE == MODE_MIP {
+                    skip = count > 0u && brick.y <= vmax;
+                } else if MODE == MODE_MINIP {
+                    skip = count > 0u && brick.x >= vmin;
+                } else if MODE == MODE_DVR {
+                    skip = tf_transparent(brick.x, brick.y);
+                } else if MODE == MODE_ISO {
+                    skip = brick.y < params.threshold;
+                }
+                if LABELS {
+                    skip = skip && !(brick.z > 0.0);
+                }
+                if !skip {
+                    break;
+                }
+                s = seg_end;
+            }
+            if t_enter + (f32(s) + phase) * step_mm >= t_end {
                 break;
             }
-            let t = t_enter + (f32(s) + phase) * step_mm;
-            if t >= t_exit {
-                break;
-            }
-            var p = o + t * d;
-            if PLANES {
-                p = select(p, vec3<f32>(plane0 + plane_dir * f32(s)), major);
-            }
-            let span = brick_span(rs, s, p);
-            let brick = span.brick;
-            seg_end = span.seg_end;
-            var skip = false;
-            if MODE == MODE_MIP {
-                skip = count > 0u && brick.y <= vmax;
-            } else if MODE == MODE_MINIP {
-                skip = count > 0u && brick.x >= vmin;
-            } else if MODE == MODE_DVR {
-                skip = tf_transparent(brick.x, brick.y);
-            } else if MODE == MODE_ISO {
-                skip = brick.y < params.threshold;
-            }
-            if LABELS {
-                skip = skip && !(brick.z > 0.0);
-            }
-            if !skip {
-                break;
-            }
-            s = seg_end;
-        }
-        if t_enter + (f32(s) + phase) * step_mm >= t_exit {
-            break;
-        }
 
-        // The samples of this brick.
-        loop {
-            if MODE == MODE_DVR && !LABELS {
-                loop {
-                    let ta = t_enter + (f32(s) + phase) * step_mm;
-                    if s >= seg_end || ta >= t_exit {
-                        break;
-                    }
-                    let pa = o + ta * d;
-                    cell = cell_corners(pa);
-                    // TF alpha 0 adds nothing to the ray.
-                    if tf_lookup(tri(cell, pa - floor(pa))).a > 0.0 {
-                        break;
-                    }
-                    s += 1u;
-                    continuing {
-                        break if s >= seg_end || t_enter + (f32(s) + phase) * step_mm >= t_exit;
+            // The samples of this brick.
+            loop {
+                if MODE == MODE_DVR && !LABELS {
+                    loop {
+                        let ta = t_enter + (f32(s) + phase) * step_mm;
+                        if s >= seg_end || ta >= t_end {
+                            break;
+                        }
+                        let pa = o + ta * d;
+                        cell = cell_corners(pa);
+                        // TF alpha 0 adds nothing to the ray.
+                        if tf_lookup(tri(cell, pa - floor(pa))).a > 0.0 {
+                            break;
+                        }
+                        s += 1u;
+                        continuing {
+                            break if s >= seg_end || t_enter + (f32(s) + phase) * step_mm >= t_end;
+                        }
                     }
                 }
-            }
-            let t = t_enter + (f32(s) + phase) * step_mm;
-            if s >= seg_end || t >= t_exit {
-                break;
-            }
-            var p = o + t * d;
-            if PLANES {
-                // Exactly on the plane, whatever the rounding of t.
-                p = select(p, vec3<f32>(plane0 + plane_dir * f32(s)), major);
-            }
+                let t = t_enter + (f32(s) + phase) * step_mm;
+                if s >= seg_end || t >= t_end {
+                    break;
+                }
+                var p = o + t * d;
+                if PLANES {
+                    // Exactly on the plane, whatever the rounding of t.
+                    p = select(p, vec3<f32>(plane0 + plane_dir * f32(s)), major);
+                }
 
-            if MODE == MODE_DVR && !LABELS {
-                let cell_base = floor(p);
-                let faces = cell_faces(vec3<i32>(cell_base));
-                // Sample s lies in the cell; the test for the next comes at the end.
-                loop {
-                    let pc = o + (t_enter + (f32(s) + phase) * step_mm) * d;
-                    let g = gradient_from(cell, faces, pc - cell_base);
-                    let c = tf_lookup(g.x);
-                    // Transparent samples add nothing: over() with alpha 0 is the identity.
-                    acc = over(acc, shade(c.rgb, g.yzw, dir_ras), c.a);
-                    s += 1u;
+                if MODE == MODE_DVR && !LABELS {
+                    let cell_base = floor(p);
+                    let faces = cell_faces(vec3<i32>(cell_base));
+                    // Sample s lies in the cell; the test for the next comes at the end.
+                    loop {
+                        let pc = o + (t_enter + (f32(s) + phase) * step_mm) * d;
+                        let g = gradient_from(cell, faces, pc - cell_base);
+                        let c = tf_lookup(g.x);
+                        // Transparent samples add nothing: over() with alpha 0 is the identity.
+                        acc = over(acc, shade(c.rgb, g.yzw, dir_ras), c.a);
+                        s += 1u;
+                        if early_stop && acc.a > OPAQUE {
+                            break;
+                        }
+                        let tn = t_enter + (f32(s) + phase) * step_mm;
+                        if tn >= t_end || any(floor(o + tn * d) != cell_base) {
+                            break;
+                        }
+                    }
                     if early_stop && acc.a > OPAQUE {
+                        done = true;
                         break;
                     }
-                    let tn = t_enter + (f32(s) + phase) * step_mm;
-                    if tn >= t_exit || any(floor(o + tn * d) != cell_base) {
-                        break;
+                    continue;
+                }
+
+                var sg = vec4<f32>(0.0);
+                if MODE == MODE_DVR {
+                    sg = sample_with_gradient(p);
+                } else if PLANES {
+                    sg.x = sample_plane(p, axis_b, axis_c);
+                } else {
+                    sg.x = sample_volume(p);
+                }
+                let v = sg.x;
+                var label_rgba = vec4<f32>(0.0);
+                if LABELS {
+                    let l = label_at(p);
+                    label_rgba = unpack4x8unorm(label_lut[l / 4u][l % 4u]);
+                    label_rgba.a = select(0.0, correct_alpha(label_rgba.a, step_mm), l != 0u);
+                }
+
+                if projection {
+                    vmax = max(vmax, v);
+                    vmin = min(vmin, v);
+                    vsum += v;
+                    count += 1u;
+                    if LABELS {
+                        if label_rgba.a > 0.0 && label_acc.a < OPAQUE {
+                            label_acc = over(label_acc, label_rgba.rgb, label_rgba.a);
+                        }
+                    }
+                } else if MODE == MODE_DVR {
+                    if LABELS {
+                        acc = over(acc, label_rgba.rgb, label_rgba.a);
+                    }
+                    let c = tf_lookup(v);
+                    acc = over(acc, shade(c.rgb, sg.yzw, dir_ras), c.a);
+                } else { // MODE_ISO
+                    if LABELS {
+                        acc = over(acc, label_rgba.rgb, label_rgba.a);
+                    }
+                    // The surface is refined and shaded after the loop, once per ray.
+                    if v >= params.threshold {
+                        hit = true;
+                        t_hit = t;
                     }
                 }
-                if early_stop && acc.a > OPAQUE {
+                s += 1u;
+                if hit || (early_stop && acc.a > OPAQUE) {
                     done = true;
                     break;
                 }
-                continue;
-            }
-
-            var sg = vec4<f32>(0.0);
-            if MODE == MODE_DVR {
-                sg = sample_with_gradient(p);
-            } else if PLANES {
-                sg.x = sample_plane(p, axis_b, axis_c);
-            } else {
-                sg.x = sample_volume(p);
-            }
-            let v = sg.x;
-            var label_rgba = vec4<f32>(0.0);
-            if LABELS {
-                let l = label_at(p);
-                label_rgba = unpack4x8unorm(label_lut[l / 4u][l % 4u]);
-                label_rgba.a = select(0.0, correct_alpha(label_rgba.a, step_mm), l != 0u);
-            }
-
-            if projection {
-                vmax = max(vmax, v);
-                vmin = min(vmin, v);
-                vsum += v;
-                count += 1u;
-                if LABELS {
-                    if label_rgba.a > 0.0 && label_acc.a < OPAQUE {
-                        label_acc = over(label_acc, label_rgba.rgb, label_rgba.a);
-                    }
-                }
-            } else if MODE == MODE_DVR {
-                if LABELS {
-                    acc = over(acc, label_rgba.rgb, label_rgba.a);
-                }
-                let c = tf_lookup(v);
-                acc = over(acc, shade(c.rgb, sg.yzw, dir_ras), c.a);
-            } else { // MODE_ISO
-                if LABELS {
-                    acc = over(acc, label_rgba.rgb, label_rgba.a);
-                }
-                // The surface is refined and shaded after the loop, once per ray.
-                if v >= params.threshold {
-                    hit = true;
-                    t_hit = t;
+                continuing {
+                    break if s >= seg_end || t_enter + (f32(s) + phase) * step_mm >= t_end;
                 }
             }
-            s += 1u;
-            if hit || (early_stop && acc.a > OPAQUE) {
-                done = true;
+            if done {
                 break;
             }
-            continuing {
-                break if s >= seg_end || t_enter + (f32(s) + phase) * step_mm >= t_exit;
-            }
         }
-        if done {
+        // The surface lies behind every sample so far: unless the ray ended in
+        // front of it (opaque, or an isosurface hit), composite it and go on.
+        if done || !surface_pending {
             break;
         }
+        surface_pending = false;
+        if projection {
+            label_acc = over_premultiplied(label_acc, surface);
+        } else {
+            acc = over_premultiplied(acc, surface);
+            if early_stop && acc.a > OPAQUE {
+                break;
+            }
+        }
+        t_end = t_exit;
     }
 
     if MODE == MODE_ISO {

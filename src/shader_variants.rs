@@ -9,6 +9,7 @@ pub fn all() -> Vec<Variant> {
     let mut all: Vec<Variant> = std::iter::once(crate::gpu::selfcheck::shader_variant())
         .chain(crate::render::mpr::shader_variants())
         .chain(crate::render::raymarch::shader_variants())
+        .chain(crate::render::surfaces::shader_variants())
         .chain(crate::annotate::brush::shader_variants())
         .chain(crate::annotate::grow::shader_variants())
         .collect();

@@ -39,10 +39,15 @@ fn small_sample() -> Source {
 }
 
 fn harness(source: Source, config_dir: Option<PathBuf>) -> H {
+    harness_with(source, config_dir, None)
+}
+
+fn harness_with(source: Source, config_dir: Option<PathBuf>, draft_model: Option<&str>) -> H {
     let config = AppConfig {
         source,
         screenshot: None,
         config_dir,
+        draft_model: draft_model.map(str::to_owned),
     };
     let mut h = Harness::builder()
         .with_size(SIZE)
@@ -526,4 +531,79 @@ fn units_follow_the_modality() {
     settle(&mut ct);
     assert!(ct.query_all_by_label("Lower (HU)").next().is_some());
     assert!(has_hu(&ct), "the check finds HU where it is shown");
+}
+
+/// `view IMAGE --labels DRAFT --draft-model NAME`: the draft is the journal's
+/// first entry after the image's, and the labels panel shows per label what
+/// a person's stroke kept, removed and added.
+#[test]
+fn a_draft_opens_and_its_provenance_follows_the_edits() {
+    let config = tempfile::tempdir().expect("tempdir");
+    let dir = config.path().join("rayseg");
+    let path = kmeans_path();
+    let image = load(&path, &LoadOptions::default()).expect("image");
+    let [ni, nj, nk] = image.shape;
+    // The model proposes a block around the axial view's centre.
+    let mut draft = vec![0u8; image.voxel_count()];
+    for k in nk / 2 - 3..nk / 2 + 3 {
+        for j in nj / 2 - 6..nj / 2 + 6 {
+            for i in ni / 2 - 20..ni / 2 - 4 {
+                draft[i + ni * (j + nj * k)] = 1;
+            }
+        }
+    }
+    let draft_path = config.path().join("draft.nii.gz");
+    let mut set = rayseg::annotate::labels::LabelSet::default();
+    set.labels
+        .push(rayseg::annotate::labels::LabelInfo::new(1, "Tumour"));
+    rayseg::annotate::label_formats::write_label_map(&draft_path, &draft, &set, &image, None)
+        .expect("write draft");
+    let source = Source::Path {
+        image: path.clone(),
+        labels: Some(draft_path.clone()),
+    };
+    let mut h = harness_with(source, Some(dir.clone()), Some("TestNet"));
+    assert_eq!(h.state().errors(), &[] as &[String]);
+    h.get_by_label("Draft: TestNet");
+    h.get_by_label("Human edits since: 0");
+    assert_eq!(labels(&h), draft, "the draft is the map");
+
+    paint_stroke(&mut h, 0.0);
+    let now = labels(&h);
+    let doc = h.state().document().expect("document");
+    let report = doc.seg.provenance().expect("provenance");
+    assert_eq!(report.draft.model, "TestNet");
+    assert_eq!(report.human_edits, 1);
+    // Independent counts from the two maps.
+    let count = |f: &dyn Fn(u8, u8) -> bool| {
+        draft.iter().zip(&now).filter(|(d, c)| f(**d, **c)).count() as u64
+    };
+    let l = &report.labels[0];
+    assert_eq!(l.label, 1);
+    assert_eq!(l.proposed_voxels, count(&|d, _| d == 1));
+    assert_eq!(l.kept_voxels, count(&|d, c| d == 1 && c == 1));
+    assert_eq!(l.added_voxels, count(&|d, c| d != 1 && c == 1));
+    assert!(
+        l.added_voxels > 0,
+        "the stroke added voxels outside the draft"
+    );
+    assert_eq!(l.human_edits, 1);
+    let at = l.first_edit.clone().expect("edit time")[11..19].to_owned();
+    h.step();
+    h.step();
+    h.get_by_label(&format!("Human edits since: 1, at {at}"));
+
+    // On disk: the journal's second entry is the draft, with the file's hash.
+    let journals: Vec<_> = std::fs::read_dir(dir.join("journals"))
+        .expect("journal folder")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    let replayed = rayseg::annotate::journal::replay(&journals[0], None).expect("journal");
+    let second = &replayed.entries[1];
+    assert_eq!(second.tool.as_deref(), Some("draft"));
+    assert_eq!(second.params["model"], "TestNet");
+    use sha2::Digest;
+    let sha = sha2::Sha256::digest(std::fs::read(&draft_path).unwrap());
+    let hex: String = sha.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(second.params["file_sha256"], hex.as_str());
 }

@@ -30,6 +30,7 @@ fn harness(size: Vec2) -> Harness<'static, RaysegApp> {
         source: Source::Sample(small_sample()),
         screenshot: None,
         config_dir: None,
+        draft_model: None,
     };
     let mut h = Harness::builder()
         .with_size(size)

@@ -2,7 +2,7 @@
 //! through every format, 3D Slicer segmentations as slicerio 1.4.0 reads them
 //! (`tests/data/label_formats/reference.json`, written by
 //! `tests/data/label_formats/make_reference.py`), cropped and overlapping
-//! segmentations, and the errors for names and grids that do not fit.
+//! segmentations, grids that do not fit (resampled, or errors), and names.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -428,43 +428,29 @@ fn cropped_segmentation_is_placed_on_the_image_grid() {
 }
 
 #[test]
-fn grids_that_do_not_fit_are_errors() {
+fn grids_that_do_not_fit_are_resampled() {
     let dir = tempfile::tempdir().unwrap();
     let (image, labels, set) = (image(), labels(), label_set());
-    // A Slicer segmentation of another image (other spacing and direction).
-    let brain = load(
-        &third_party("BrainProtonDensitySliceBorder20DirectionPlus30.nhdr"),
-        &LoadOptions::default(),
-    )
-    .unwrap();
-    let seg = third_party("Segmentation.seg.nrrd");
-    match read_label_map(&seg, &brain, None) {
-        Err(LabelFormatError::Grid {
-            path,
-            source: GridError::Axes { .. },
-        }) => assert_eq!(path, seg),
-        other => panic!("{other:?}"),
-    }
-    // Half a voxel off the image's lattice.
+    // Half a voxel off the image's lattice: resampled by nearest neighbour.
+    // Every image voxel centre is on a tie (a cell boundary of the map),
+    // which goes to the higher map index: image voxel i takes map voxel i.
     let half = image
         .ras_from_voxel
         .transform_point3(DVec3::new(0.5, 0.0, 0.0));
     let shifted = image_at(half);
-    let path = dir.path().join("shifted.seg.nrrd");
-    write_label_map(&path, &labels, &set, &shifted, None).unwrap();
-    let err = read_label_map(&path, &image, None).unwrap_err();
-    assert!(
-        matches!(
-            &err,
-            LabelFormatError::Grid {
-                source: GridError::Offset { .. },
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    assert!(err.to_string().contains("shifted.seg.nrrd"), "{err}");
-    assert!(err.to_string().contains("0.500"), "{err}");
+    for name in ["shifted.seg.nrrd", "shifted.nrrd"] {
+        let path = dir.path().join(name);
+        write_label_map(&path, &labels, &set, &shifted, None).unwrap();
+        let read = read_label_map(&path, &image, None).unwrap();
+        assert_eq!(read.labels, labels, "{name}");
+        assert!(
+            read.warnings
+                .iter()
+                .any(|w| w.contains("(other origin): resampled onto it by nearest neighbour")),
+            "{name}: {:?}",
+            read.warnings
+        );
+    }
     // A whole voxel off is fine for a segmentation: it is placed, and what
     // falls outside the image is dropped with a warning.
     let one = image
@@ -483,20 +469,48 @@ fn grids_that_do_not_fit_are_errors() {
         "{:?}",
         moved.warnings
     );
-    // Plain label maps must be on the image grid itself.
+    // A plain label map off the image grid is resampled too: the same
+    // voxels, and label 7, which falls outside, is named as lost.
     let path = dir.path().join("moved.nrrd");
     write_label_map(&path, &labels, &set, &image_at(one), None).unwrap();
+    let plain = read_label_map(&path, &image, None).unwrap();
+    assert_eq!(plain.labels, moved.labels);
+    assert_eq!(plain.warnings.len(), 2, "{:?}", plain.warnings);
+    assert!(
+        plain.warnings[1].starts_with("label 7 of the label map"),
+        "{:?}",
+        plain.warnings
+    );
+    // A Slicer segmentation of another image (other spacing and direction)
+    // that does not reach this one, and a plain map far away, are errors.
+    let brain = load(
+        &third_party("BrainProtonDensitySliceBorder20DirectionPlus30.nhdr"),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    let seg = third_party("Segmentation.seg.nrrd");
+    match read_label_map(&seg, &brain, None) {
+        Err(LabelFormatError::Grid {
+            path,
+            source: GridError::NoOverlap { .. },
+        }) => assert_eq!(path, seg),
+        other => panic!("{other:?}"),
+    }
+    let far = image_at(DVec3::new(500.0, 0.0, 0.0));
+    let path = dir.path().join("far.nii.gz");
+    write_label_map(&path, &labels, &set, &far, None).unwrap();
     let err = read_label_map(&path, &image, None).unwrap_err();
     assert!(
         matches!(
             &err,
             LabelFormatError::Grid {
-                source: GridError::Matrix { .. },
+                source: GridError::NoOverlap { .. },
                 ..
             }
         ),
         "{err:?}"
     );
+    assert!(err.to_string().contains("far.nii.gz"), "{err}");
     // And the written map must fill the image grid.
     let err = write_label_map(
         &dir.path().join("short.nii.gz"),

@@ -181,8 +181,9 @@ fn oblique_and_perspective_projections_match_cpu_reference() {
 fn every_raymarch_pipeline_compiles() {
     let count = RM.compile_all(&CTX.device).expect("raymarch pipelines");
     // (5 modes × labels) + column DVR for i16, f32 and u8 pairs, plus for u8 pairs
-    // 3 projections × labels and column DVR with PAIR_X.
-    assert_eq!(count, 3 * 11 + 6 + 1);
+    // 3 projections × labels and column DVR with PAIR_X; then each but the column
+    // ones again over a surface layer (SURFACES).
+    assert_eq!(count, 2 * (3 * 11 + 6 + 1) - 3 - 1);
 }
 
 /// A u8 image is stored as voxel pairs (two voxels per fetch) and rendered by its own

@@ -97,8 +97,9 @@ fn every_shader_file_is_built() {
 
 #[test]
 fn variant_counts() {
-    // selfcheck 1, mpr 3, brush 6, grow 10 threshold + 5 passes, and per format a
-    // brick pass plus the raymarch keys.
+    // selfcheck 1, mpr 3, brush 6, grow 10 threshold + 5 passes, mesh 1, and per
+    // format a brick pass plus the raymarch keys (each but column DVR also with
+    // the surface layer).
     let all = rayseg::shader_variants::all();
     let count = |shader: Shader| all.iter().filter(|v| v.shader == shader).count();
     assert_eq!(count(Shader::SelfCheck), 1);
@@ -106,6 +107,19 @@ fn variant_counts() {
     assert_eq!(count(Shader::BrickMinmax), 3);
     assert_eq!(count(Shader::Brush), 6);
     assert_eq!(count(Shader::GrowThreshold), 10);
+    assert_eq!(count(Shader::Mesh), 1);
+    let surfaces = all
+        .iter()
+        .filter(|v| {
+            v.shader == Shader::Raymarch
+                && v.defs
+                    .contains(&("SURFACES", rayseg::gpu::shader::DefValue::Bool(true)))
+        })
+        .count();
+    assert!(
+        surfaces >= 3 * 10,
+        "{surfaces} raymarch variants with surfaces"
+    );
     assert!(
         count(Shader::Raymarch) >= 3 * 10,
         "{}",

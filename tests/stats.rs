@@ -245,7 +245,7 @@ fn known_sphere_and_box() {
 }
 
 #[test]
-fn cli_json_lists_each_label_with_names_and_refuses_other_grids() {
+fn cli_json_lists_each_label_with_names_and_resamples_other_grids() {
     let dir = tempfile::tempdir().unwrap();
     let shape = [10, 10, 10];
     let image = Volume::new(
@@ -311,7 +311,7 @@ fn cli_json_lists_each_label_with_names_and_refuses_other_grids() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("liver lesion"));
-    // A mask on another grid is refused with a clear error.
+    // A mask on another grid is resampled onto the image's, with a warning.
     let other = Volume::new(
         [10, 10, 9],
         VoxelData::I16(vec![0; 900]),
@@ -326,12 +326,38 @@ fn cli_json_lists_each_label_with_names_and_refuses_other_grids() {
         .arg(&other_mask)
         .arg("--image")
         .arg(&image_path)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("other.nii.gz") && err.contains("resampled onto it by nearest neighbour"),
+        "{err}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json[0]["voxels"], 900);
+    // One that does not reach the image is refused with a clear error.
+    let far = Volume::new(
+        [10, 10, 9],
+        VoxelData::I16(vec![0; 900]),
+        DMat4::from_translation(DVec3::new(0.0, 0.0, 50.0)),
+        Modality::Ct,
+    )
+    .unwrap();
+    let far_mask = dir.path().join("far.nii.gz");
+    save_label_map(&far_mask, &vec![1u8; 900], &far).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rayseg"))
+        .args(["stats"])
+        .arg(&far_mask)
+        .arg("--image")
+        .arg(&image_path)
         .output()
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("other.nii.gz") && err.contains("differs from the image grid"),
+        err.contains("far.nii.gz") && err.contains("does not overlap the image grid"),
         "{err}"
     );
 }

@@ -1,6 +1,7 @@
 //! Annotation: label maps on the GPU and the tools that edit them.
 
 pub mod brush;
+pub mod consensus;
 pub mod document;
 pub mod effects;
 pub mod grow;
@@ -9,7 +10,10 @@ pub mod label_files;
 pub mod label_formats;
 pub mod label_volume;
 pub mod labels;
+pub mod mesh;
+pub mod metrics;
 pub mod palette;
+pub mod provenance;
 pub mod seeds;
 pub mod stats;
 pub mod terminology;

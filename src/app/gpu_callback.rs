@@ -1,19 +1,24 @@
-//! GPU side of the viewports. Compute (MPR slices, raymarching) is recorded in
-//! `CallbackTrait::prepare` into one offscreen texture per view; `paint` only
-//! draws that texture as a quad. Renderers, the uploaded volume and the targets
-//! live in egui-wgpu's `callback_resources`, created once and reused.
+//! GPU side of the viewports. Compute (MPR slices, raymarching) and the label
+//! surfaces' passes are recorded in `CallbackTrait::prepare` into one offscreen
+//! texture per view; `paint` only draws that texture as a quad. Renderers, the
+//! uploaded volume, the surface meshes and the targets live in egui-wgpu's
+//! `callback_resources`, created once and reused.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::gpu_edits::{SharedEdits, record_strokes};
 use super::gpu_grow::SharedImage;
+use super::surfaces::LabelSurface;
 use crate::annotate::brush::Brush;
 use crate::annotate::undo::VoxelBox;
 use crate::render::labels::LabelTexture;
 use crate::render::mpr::{MprRenderer, SliceParams, create_output_texture};
 use crate::render::raymarch::{PreparedVolume, RayFrame, Raymarcher, RenderSettings, RenderTarget};
+use crate::render::surfaces::{
+    GpuSurfaceMesh, SurfaceClip, SurfaceDraw, SurfaceRenderer, SurfaceTargets,
+};
 use crate::volume::Volume;
 
 /// Which of the four viewports.
@@ -52,7 +57,18 @@ pub enum ViewJob {
         settings: Box<RenderSettings>,
         /// Labels version the brick grid (empty-space skipping) must include.
         bricks_labels_version: u64,
+        /// Label surfaces drawn before the raymarch (none: labels as voxels).
+        surfaces: Vec<SurfaceItem>,
     },
+}
+
+/// One label surface of the 3-D view: which mesh, and its straight RGB and opacity.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SurfaceItem {
+    pub label: u8,
+    /// [`LabelSurface::id`] of the mesh to draw.
+    pub mesh_id: u64,
+    pub rgba: [f32; 4],
 }
 
 impl ViewJob {
@@ -119,6 +135,8 @@ pub struct ViewCallback {
     /// Where the image texture is published for the app's region growing.
     pub image_slot: Option<SharedImage>,
     pub job: ViewJob,
+    /// The meshes the job's surfaces name, by label (uploaded when their id changes).
+    pub surface_meshes: BTreeMap<u8, LabelSurface>,
     pub target_format: wgpu::TextureFormat,
     pub stats: Arc<GpuStats>,
 }
@@ -149,6 +167,11 @@ pub struct GpuResources {
     sampler: wgpu::Sampler,
     volume: Option<GpuVolume>,
     targets: HashMap<ViewKind, ViewTarget>,
+    surfaces: SurfaceRenderer,
+    /// Uploaded label surfaces: (mesh id, mesh; `None` if it has no triangles).
+    surface_meshes: HashMap<u8, (u64, Option<GpuSurfaceMesh>)>,
+    /// The 3-D view's surface layer (resized with its target).
+    surface_targets: Option<SurfaceTargets>,
     /// Built on the first stroke; `Err` says why the GPU brush is unavailable.
     brush: Option<Result<Brush, String>>,
 }
@@ -179,6 +202,7 @@ impl GpuResources {
     pub fn new(device: &wgpu::Device, target_format: wgpu::TextureFormat) -> Result<Self, String> {
         let mpr = MprRenderer::new(device).map_err(|e| e.to_string())?;
         let raymarcher = Raymarcher::new(device).map_err(|e| e.to_string())?;
+        let surfaces = SurfaceRenderer::new(device).map_err(|e| e.to_string())?;
         let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("app::blit_shader"),
             source: wgpu::ShaderSource::Wgsl(BLIT_WGSL.into()),
@@ -252,6 +276,9 @@ impl GpuResources {
             sampler,
             volume: None,
             targets: HashMap::new(),
+            surfaces,
+            surface_meshes: HashMap::new(),
+            surface_targets: None,
             brush: None,
         })
     }
@@ -371,6 +398,51 @@ impl GpuResources {
         );
     }
 
+    /// Uploads the job's surface meshes whose id changed, drops those of labels
+    /// without a mesh, and sizes the surface layer.
+    fn ensure_surfaces(&mut self, device: &wgpu::Device, cb: &ViewCallback) -> Result<(), String> {
+        let ViewJob::Volume3d { surfaces, .. } = &cb.job else {
+            return Ok(());
+        };
+        if surfaces.is_empty() {
+            return Ok(());
+        }
+        self.surface_meshes
+            .retain(|label, _| cb.surface_meshes.contains_key(label));
+        for item in surfaces {
+            if self
+                .surface_meshes
+                .get(&item.label)
+                .is_some_and(|(id, _)| *id == item.mesh_id)
+            {
+                continue;
+            }
+            let Some(surface) = cb
+                .surface_meshes
+                .get(&item.label)
+                .filter(|s| s.id == item.mesh_id)
+            else {
+                return Err(format!("no mesh {} for label {}", item.mesh_id, item.label));
+            };
+            let name = format!("label_{}", item.label);
+            let gpu = self
+                .surfaces
+                .upload(device, &surface.mesh, &name)
+                .map_err(|e| e.to_string())?;
+            self.surface_meshes.insert(item.label, (item.mesh_id, gpu));
+        }
+        let size = cb.job.size();
+        if self.surface_targets.as_ref().is_none_or(|t| t.size != size) {
+            self.surface_targets = None;
+            self.surface_targets = Some(
+                self.surfaces
+                    .targets(device, size[0], size[1])
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        Ok(())
+    }
+
     fn encode_view(
         &mut self,
         device: &wgpu::Device,
@@ -380,6 +452,7 @@ impl GpuResources {
         self.ensure_volume(device, queue, cb)?;
         let size = cb.job.size();
         self.ensure_target(device, cb.kind, size);
+        self.ensure_surfaces(device, cb)?;
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("app::view_encoder"),
         });
@@ -410,7 +483,10 @@ impl GpuResources {
                 )
                 .map_err(|e| e.to_string())?,
             ViewJob::Volume3d {
-                frame, settings, ..
+                frame,
+                settings,
+                surfaces,
+                ..
             } => {
                 // RenderTarget is the engine's wrapper; it borrows our texture's view.
                 let rt = RenderTarget {
@@ -419,8 +495,38 @@ impl GpuResources {
                     width: size[0],
                     height: size[1],
                 };
+                let draws: Vec<SurfaceDraw> = surfaces
+                    .iter()
+                    .filter_map(|item| {
+                        let (_, mesh) = self.surface_meshes.get(&item.label)?;
+                        Some(SurfaceDraw {
+                            mesh: mesh.as_ref()?,
+                            rgba: item.rgba,
+                        })
+                    })
+                    .collect();
+                let layer = match self.surface_targets.as_mut() {
+                    Some(targets) if !draws.is_empty() => {
+                        let clip = settings
+                            .clip_vox
+                            .map(|c| SurfaceClip::new(&c, gv.prepared.ras_from_voxel));
+                        self.surfaces
+                            .encode(
+                                device,
+                                queue,
+                                &mut encoder,
+                                targets,
+                                frame,
+                                clip.as_ref(),
+                                &draws,
+                            )
+                            .map_err(|e| e.to_string())?;
+                        Some(targets.layer())
+                    }
+                    _ => None,
+                };
                 self.raymarcher
-                    .encode(
+                    .encode_with_surfaces(
                         device,
                         queue,
                         &mut encoder,
@@ -428,6 +534,7 @@ impl GpuResources {
                         &rt,
                         frame,
                         settings,
+                        layer.as_ref(),
                     )
                     .map_err(|e| e.to_string())?;
             }

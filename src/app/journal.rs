@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use super::state::Document;
 use crate::annotate::document::{Recovery, SegDocument};
 use crate::annotate::journal::{journal_path, replay, resolve_author};
+use crate::annotate::provenance::DraftOrigin;
 
 /// Edits a journal holds after its last save, offered back on opening.
 #[derive(Clone, Debug, PartialEq)]
@@ -63,6 +64,41 @@ pub fn attach(doc: &mut Document, path: &Path, recovery: Recovery) -> Result<boo
     .map_err(|e| e.to_string())?;
     doc.replace_seg(seg, report.restored);
     Ok(report.restored)
+}
+
+/// Records the document's map as a model's draft (`model`, read from
+/// `file`): on the journal at `path` where there is one, else in memory only.
+pub fn attach_draft(
+    doc: &mut Document,
+    path: Option<&Path>,
+    model: &str,
+    file: &Path,
+) -> Result<(), String> {
+    let origin =
+        DraftOrigin::from_file(model, file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let labels = doc.labels().to_vec();
+    let set = doc.label_set().clone();
+    let Some(path) = path else {
+        doc.seg
+            .load_draft(labels, set, origin)
+            .map_err(|e| e.to_string())?;
+        return Ok(());
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let (seg, _) = SegDocument::open_draft_identified(
+        doc.volume.clone(),
+        doc.image_id().clone(),
+        labels,
+        set,
+        origin,
+        path,
+        &resolve_author(None),
+    )
+    .map_err(|e| e.to_string())?;
+    doc.replace_seg(seg, false);
+    Ok(())
 }
 
 /// After the map was written to `map`: records the save, and moves the

@@ -144,6 +144,7 @@ pub fn show(ui: &mut egui::Ui, doc: &mut Document) -> PanelActions {
             ui.end_row();
         }
     });
+    super::provenance_panel::show(ui, doc);
     PanelActions {
         errors,
         interpolate,

@@ -14,8 +14,10 @@ pub mod journal;
 pub mod labels_panel;
 pub mod loading;
 mod panels;
+mod provenance_panel;
 mod seeds_tool;
 pub mod state;
+pub mod surfaces;
 mod terminology_panel;
 pub mod tools;
 pub mod views;
@@ -48,6 +50,9 @@ pub struct AppConfig {
     pub screenshot: Option<PathBuf>,
     /// Recent files and recovery; `None` disables both (tests).
     pub config_dir: Option<PathBuf>,
+    /// The first source's label map is this model's draft (`--draft-model`):
+    /// journaled as such, and the labels panel shows what people changed.
+    pub draft_model: Option<String>,
 }
 
 impl Default for AppConfig {
@@ -56,6 +61,7 @@ impl Default for AppConfig {
             source: Source::Sample(loading::default_sample()),
             screenshot: None,
             config_dir: config::config_dir(),
+            draft_model: None,
         }
     }
 }
@@ -297,6 +303,7 @@ impl RaysegApp {
             || self.effect_job.is_some()
             || self.stats_job.is_some()
             || self.doc.as_ref().is_some_and(|d| !d.stats_current())
+            || self.viewer.as_ref().is_some_and(|v| v.surfaces_busy())
     }
 
     pub fn errors(&self) -> &[String] {
@@ -431,9 +438,29 @@ impl RaysegApp {
         if let Some(p) = &path {
             self.recent.push(self.config.config_dir.as_deref(), p);
         }
-        // The journal: offer its unsaved edits, else continue (or start) it.
+        // A model's draft is journaled as such (no recovery offer: the draft
+        // replaces the journal's state, which stays in the journal).
         self.recovery_offer = None;
-        if let Some(dir) = self.config.config_dir.clone() {
+        let draft = match (&loaded.source, self.config.draft_model.take()) {
+            (
+                Source::Path {
+                    labels: Some(file), ..
+                },
+                Some(model),
+            ) => Some((model, file.clone())),
+            _ => None,
+        };
+        if let Some((model, file)) = draft {
+            let path = self
+                .config
+                .config_dir
+                .as_deref()
+                .map(|dir| journal::path_for(&doc, dir));
+            if let Err(e) = journal::attach_draft(&mut doc, path.as_deref(), &model, &file) {
+                self.errors.push(format!("Draft: {e}"));
+            }
+        } else if let Some(dir) = self.config.config_dir.clone() {
+            // The journal: offer its unsaved edits, else continue (or start) it.
             let path = journal::path_for(&doc, &dir);
             match journal::unsaved(&path) {
                 Some(offer) => self.recovery_offer = Some(offer),

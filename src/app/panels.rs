@@ -166,6 +166,7 @@ impl RaysegApp {
                     ui.add(
                         egui::Slider::new(&mut v.label_opacity_3d, 0.0..=1.0).text("Label opacity"),
                     );
+                    ui.checkbox(&mut v.label_surfaces, "Label surfaces");
                     ui.add(egui::Slider::new(&mut v.max_3d_px, 64..=768).text("Resolution (px)"));
                     ui.checkbox(&mut v.clip_enabled, "Clip box");
                     if v.clip_enabled {

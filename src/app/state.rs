@@ -145,6 +145,8 @@ pub struct Document {
     pub stats: Vec<LabelStats>,
     /// Labels whose statistics wait for a job, with a box holding each.
     stats_due: std::collections::BTreeMap<u8, Option<VoxelBox>>,
+    /// Labels whose 3-D surfaces must be rebuilt (taken by `app::surfaces`).
+    pub surfaces_due: std::collections::BTreeSet<u8>,
     /// A statistics job runs for this document.
     pub stats_running: bool,
     /// Bumped when the segmentation is replaced: a running job's reply is dropped.
@@ -188,6 +190,7 @@ impl Document {
             grow_preview: None,
             stats: Vec::new(),
             stats_due: Default::default(),
+            surfaces_due: Default::default(),
             stats_running: false,
             stats_epoch: 0,
             stroke: None,
@@ -241,6 +244,7 @@ impl Document {
     pub fn take_stats_due(&mut self) -> std::collections::BTreeMap<u8, Option<VoxelBox>> {
         for (label, bx) in self.seg.take_changed_labels() {
             self.stats_due.insert(label, bx);
+            self.surfaces_due.insert(label);
         }
         std::mem::take(&mut self.stats_due)
     }

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use egui::{Align2, Color32, FontId, PointerButton, Pos2, Rect, Sense, Stroke, Vec2};
 use glam::{DVec2, DVec3};
 
-use super::gpu_callback::{GpuStats, LabelsUpload, ViewCallback, ViewJob, ViewKind};
+use super::gpu_callback::{GpuStats, LabelsUpload, SurfaceItem, ViewCallback, ViewJob, ViewKind};
 use super::gpu_edits::GpuEdits;
 use super::state::{BrushSettings, Document, Tool};
+use super::surfaces::SurfaceCache;
 use crate::render::labels::label_lut_for;
 use crate::render::mpr::{
     Convention, LabelMode, SliceGeometry, SliceParams, SlicePlane, SlicePosition,
@@ -73,6 +74,10 @@ pub struct ViewerState {
     /// Set when labels changed; the 3-D brick grid follows once edits pause.
     pub last_edit_s: f64,
     pub bricks_labels_version: u64,
+    /// Draw labels in 3-D as smooth shaded surfaces (else as voxels).
+    pub label_surfaces: bool,
+    /// The labels' surface meshes, rebuilt on a worker as labels change.
+    pub surfaces: SurfaceCache,
 }
 
 impl ViewerState {
@@ -102,7 +107,14 @@ impl ViewerState {
             last_stroke_ras: None,
             last_edit_s: -10.0,
             bricks_labels_version: doc.labels_version,
+            label_surfaces: true,
+            surfaces: SurfaceCache::default(),
         }
+    }
+
+    /// Label surfaces are being built for the 3-D view.
+    pub fn surfaces_busy(&self) -> bool {
+        self.label_surfaces && self.surfaces.busy()
     }
 }
 
@@ -428,6 +440,7 @@ pub fn slice_view(
                 edits: inputs.gpu_edits.map(|g| g.shared.clone()),
                 image_slot: inputs.image_slot.clone(),
                 job: ViewJob::Mpr(Box::new(params)),
+                surface_meshes: Default::default(),
                 target_format: format,
                 stats: inputs.stats.clone(),
             },
@@ -522,14 +535,60 @@ fn slice_overlays(
     let _ = to_screen;
 }
 
+/// The surfaces to draw (visible labels that have one), each label's opacity
+/// scaled by the 3-D label-opacity slider (doubled: a surface is one layer, and a
+/// label's own opacity defaults to one half), and `lut` with those labels made
+/// transparent, so that the raymarch does not draw them as voxels too. Labels
+/// being changed (a stroke, a preview) stay voxels as well until their surface
+/// is rebuilt.
+fn surface_items(doc: &Document, viewer: &ViewerState, lut: &mut [u32]) -> Vec<SurfaceItem> {
+    let meshes = viewer.surfaces.meshes();
+    let preview = doc.seg.preview();
+    let changing = |label: u8| {
+        (doc.in_stroke() && label == doc.active_label)
+            || preview.is_some_and(|p| p.label == label || p.after.is_some())
+    };
+    let mut items = Vec::new();
+    for info in doc.label_set().labels.iter().filter(|l| l.value != 0) {
+        let Some(surface) = meshes.get(&info.value) else {
+            continue;
+        };
+        if !changing(info.value)
+            && let Some(c) = lut.get_mut(usize::from(info.value))
+        {
+            *c = 0;
+        }
+        if !info.visible {
+            continue;
+        }
+        let [r, g, b] = info.color.map(|c| f32::from(c) / 255.0);
+        let alpha = (2.0 * info.opacity * viewer.label_opacity_3d).clamp(0.0, 1.0);
+        if alpha > 0.0 {
+            items.push(SurfaceItem {
+                label: info.value,
+                mesh_id: surface.id,
+                rgba: [r, g, b, alpha],
+            });
+        }
+    }
+    items
+}
+
 /// The 3-D view: orbit/zoom/pan and the raymarch callback at reduced size while interacting.
 pub fn volume_view(
     ui: &mut egui::Ui,
     rect: Rect,
-    doc: &Document,
+    doc: &mut Document,
     viewer: &mut ViewerState,
     inputs: &ViewInputs,
 ) -> Vec<ViewAction> {
+    if viewer.label_surfaces {
+        viewer.surfaces.poll(doc);
+        if viewer.surfaces.busy() {
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(50));
+        }
+    }
     let kind = ViewKind::Volume3d;
     let response = ui.interact(
         rect,
@@ -620,7 +679,12 @@ pub fn volume_view(
             _ => None,
         };
         settings.label_opacity = viewer.label_opacity_3d;
-        let lut = label_lut_3d(doc.label_set(), viewer.label_opacity_3d);
+        let mut lut = label_lut_3d(doc.label_set(), viewer.label_opacity_3d);
+        let surfaces = if viewer.label_surfaces {
+            surface_items(doc, viewer, &mut lut)
+        } else {
+            Vec::new()
+        };
         settings.draw_labels = labels_to_draw(doc, &lut);
         settings.label_colors = Some(lut);
         settings.jitter = false;
@@ -647,10 +711,16 @@ pub fn volume_view(
                 labels: inputs.labels.clone(),
                 edits: inputs.gpu_edits.map(|g| g.shared.clone()),
                 image_slot: inputs.image_slot.clone(),
+                surface_meshes: if surfaces.is_empty() {
+                    Default::default()
+                } else {
+                    viewer.surfaces.meshes().clone()
+                },
                 job: ViewJob::Volume3d {
                     frame: viewer.camera.ray_frame(w, h, true),
                     settings: Box::new(settings),
                     bricks_labels_version: viewer.bricks_labels_version,
+                    surfaces,
                 },
                 target_format: format,
                 stats: inputs.stats.clone(),

@@ -78,6 +78,10 @@ pub struct BrushArgs {
     /// Who edits (default: $RAYSEG_AUTHOR, else the OS user name).
     #[arg(long)]
     pub author: Option<String>,
+    /// --mask is a model's draft (NAME: the model): the journal records it,
+    /// with its file's hash, as the start of human editing (see `provenance`).
+    #[arg(long, value_name = "NAME", requires = "mask")]
+    pub draft_model: Option<String>,
 }
 
 fn parse_xyz(s: &str) -> Result<[f64; 3], String> {
@@ -179,6 +183,8 @@ pub fn run(args: BrushArgs) -> anyhow::Result<()> {
         args.mask.is_some(),
         &args.output,
         args.author.as_deref(),
+        args.draft_model.as_deref().zip(args.mask.as_deref()),
+        args.mask.as_deref(),
     )?;
     doc.begin_stroke();
     if let Some(bx) = stroke_bounds(&stroke, volume.shape, &volume.ras_from_voxel)? {

@@ -41,6 +41,10 @@ pub struct EditArgs {
     /// One JSON object per edit on stdout.
     #[arg(long)]
     pub json: bool,
+    /// --labels is a model's draft (NAME: the model): the journal records it,
+    /// with its file's hash, as the start of human editing (see `provenance`).
+    #[arg(long, value_name = "NAME", requires = "labels")]
+    pub draft_model: Option<String>,
 }
 
 pub fn run(args: EditArgs) -> anyhow::Result<()> {
@@ -58,6 +62,7 @@ pub fn run(args: EditArgs) -> anyhow::Result<()> {
         discard_unsaved: args.discard_unsaved,
         json: args.json,
         what: &args.script.display().to_string(),
+        draft_model: args.draft_model.as_deref(),
     };
     run_ops(image, &ops, &run)
 }
@@ -74,6 +79,8 @@ pub struct OpsRun<'a> {
     pub json: bool,
     /// Where the ops came from, for error messages.
     pub what: &'a str,
+    /// `labels` is this model's draft.
+    pub draft_model: Option<&'a str>,
 }
 
 /// Applies `ops` to the map through the segmentation document, each
@@ -105,15 +112,30 @@ pub fn run_ops(image: Arc<Volume>, ops: &[EditOp], run: &OpsRun) -> anyhow::Resu
     } else {
         Recovery::Restore
     };
-    let (mut doc, report) = SegDocument::open(
-        image.clone(),
-        labels,
-        set,
-        source,
-        &journal,
-        &author,
-        recovery,
-    )?;
+    if let (None, Some(input)) = (run.draft_model, run.labels)
+        && super::labelmap::continue_history(input, &labels, image.shape, run.output)?
+    {
+        eprintln!(
+            "continuing the edit history of {} in {}",
+            input.display(),
+            journal.display()
+        );
+    }
+    let (mut doc, report) = match (run.draft_model, run.labels) {
+        (Some(model), Some(path)) => {
+            let origin = super::provenance::draft_origin(model, path)?;
+            SegDocument::open_draft(image.clone(), labels, set, origin, &journal, &author)?
+        }
+        _ => SegDocument::open(
+            image.clone(),
+            labels,
+            set,
+            source,
+            &journal,
+            &author,
+            recovery,
+        )?,
+    };
     for w in &report.warnings {
         eprintln!("warning: {}: {w}", journal.display());
     }

@@ -43,6 +43,10 @@ pub struct MaskArgs {
     /// What the effect may take from other labels: all (unlocked ones) or background only.
     #[arg(long, value_enum, default_value_t = OverwriteArg::All)]
     pub overwrite: OverwriteArg,
+    /// MASK is a model's draft (NAME: the model): the journal records it,
+    /// with its file's hash, as the start of human editing (see `provenance`).
+    #[arg(long, value_name = "NAME")]
+    pub draft_model: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -80,6 +84,7 @@ impl MaskArgs {
             discard_unsaved: self.discard_unsaved,
             json: self.json,
             what: op.name(),
+            draft_model: self.draft_model.as_deref(),
         };
         run_ops(Arc::new(image), &[op], &run)
     }
@@ -154,6 +159,7 @@ pub fn seeds(args: SeedsArgs) -> anyhow::Result<()> {
         discard_unsaved: args.discard_unsaved,
         json: args.json,
         what: "seeds",
+        draft_model: None,
     };
     run_ops(image, &[op], &run)
 }

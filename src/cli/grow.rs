@@ -61,6 +61,10 @@ pub struct GrowArgs {
     /// Who edits (default: $RAYSEG_AUTHOR, else the OS user name).
     #[arg(long)]
     pub author: Option<String>,
+    /// --mask is a model's draft (NAME: the model): the journal records it,
+    /// with its file's hash, as the start of human editing (see `provenance`).
+    #[arg(long, value_name = "NAME", requires = "mask")]
+    pub draft_model: Option<String>,
 }
 
 fn parse_triple<T: std::str::FromStr>(s: &str) -> Result<[T; 3], String> {
@@ -247,6 +251,8 @@ pub fn run(args: GrowArgs) -> anyhow::Result<()> {
         args.mask.is_some(),
         &args.output,
         args.author.as_deref(),
+        args.draft_model.as_deref().zip(args.mask.as_deref()),
+        args.mask.as_deref(),
     )?;
     let params = serde_json::json!({
         "label": args.label,

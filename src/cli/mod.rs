@@ -1,12 +1,17 @@
 //! Subcommands. Each parses its arguments and calls into the library.
 
 mod brush;
+mod compare;
+mod consensus;
 mod edit;
 mod effects;
+mod export_seg;
 mod grow;
 mod journal;
 mod labelmap;
+mod mesh;
 mod phantom;
+mod provenance;
 mod render;
 mod slice;
 mod stats;
@@ -70,6 +75,16 @@ enum Command {
     Logical(effects::LogicalArgs),
     /// Keep only a label's voxels whose image value lies in a range.
     ThresholdMask(effects::ThresholdMaskArgs),
+    /// Agreement of two label maps: Dice, Jaccard, volumes, Hausdorff, HD95, ASSD, surface Dice.
+    Compare(compare::CompareArgs),
+    /// Consensus of several readers' label maps (STAPLE or majority vote).
+    Consensus(consensus::ConsensusArgs),
+    /// How much people changed a model's draft, per label, from the journal.
+    Provenance(provenance::ProvenanceArgs),
+    /// Write a label map as a DICOM Segmentation referencing its source series.
+    ExportSeg(export_seg::ExportSegArgs),
+    /// Write a label's surface as a watertight, smoothed mesh (STL, OBJ, PLY).
+    Mesh(mesh::MeshArgs),
 }
 
 /// How to pick the image inside a file or folder.
@@ -150,6 +165,11 @@ fn run_command(command: Command) -> anyhow::Result<()> {
         Command::FillHoles(a) => effects::fill_holes(a),
         Command::Logical(a) => effects::logical(a),
         Command::ThresholdMask(a) => effects::threshold_mask(a),
+        Command::Compare(a) => compare::run(a),
+        Command::Consensus(a) => consensus::run(a),
+        Command::Provenance(a) => provenance::run(a),
+        Command::ExportSeg(a) => export_seg::run(a),
+        Command::Mesh(a) => mesh::run(a),
     }
 }
 

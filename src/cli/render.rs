@@ -4,11 +4,15 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
+use rayseg::annotate::labels::LabelSet;
+use rayseg::annotate::mesh::{MeshOptions, label_surface};
 use rayseg::gpu::{GpuContext, GpuOptions, adapter_summary};
+use rayseg::render::labels::default_label_color;
 use rayseg::render::raymarch::{
     Camera, ClipBox, Raymarcher, RenderMode, RenderSettings, StandardView, TransferPreset,
 };
-use rayseg::volume::Modality;
+use rayseg::render::surfaces::{SurfaceClip, SurfaceDraw, SurfaceRenderer, SurfaceTargets};
+use rayseg::volume::{Modality, Volume};
 
 use super::SourceArgs;
 
@@ -71,6 +75,10 @@ pub struct RenderArgs {
     /// Label opacity per voxel step, 0–1.
     #[arg(long, default_value_t = 0.5)]
     label_opacity: f32,
+    /// Draw each label as a smooth shaded surface (opaque, in its colour), the
+    /// volume in front composited over it, instead of as coloured voxels.
+    #[arg(long, requires = "labels")]
+    surfaces: bool,
     /// Clip box in voxel indices, inclusive: I0:I1,J0:J1,K0:K1.
     #[arg(long, value_name = "I0:I1,J0:J1,K0:K1")]
     clip: Option<String>,
@@ -204,10 +212,15 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         settings.clip_vox = Some(parse_clip(c, volume.shape)?);
     }
 
-    let labels = match &args.labels {
-        Some(path) => Some(super::load_label_map(path, &volume)?.labels),
-        None => None,
+    let (labels, label_set) = match &args.labels {
+        Some(path) => {
+            let file = super::load_label_map(path, &volume)?;
+            (Some(file.labels), file.label_set)
+        }
+        None => (None, None),
     };
+    // Surfaces replace the voxels' colours.
+    settings.draw_labels = !args.surfaces;
 
     let view = match args.view {
         ViewArg::Anterior => StandardView::Anterior,
@@ -245,10 +258,31 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
     let raymarcher = Raymarcher::new(&ctx.device)?;
     let prepared =
         raymarcher.prepare_volume(&ctx.device, &ctx.queue, &volume, labels.as_deref())?;
+    let surfaces = match (&labels, args.surfaces) {
+        (Some(labels), true) => Some(draw_surfaces(
+            &ctx,
+            &volume,
+            labels,
+            label_set.as_ref(),
+            &frame,
+            settings.clip_vox.as_ref(),
+        )?),
+        _ => None,
+    };
+    let layer = surfaces.as_ref().map(SurfaceTargets::layer);
+    let render = || {
+        raymarcher.render_to_image_with_surfaces(
+            &ctx.device,
+            &ctx.queue,
+            &prepared,
+            &frame,
+            &settings,
+            layer.as_ref(),
+        )
+    };
     phases.mark("prepare");
     let first = std::time::Instant::now();
-    let image =
-        raymarcher.render_to_image(&ctx.device, &ctx.queue, &prepared, &frame, &settings)?;
+    let image = render()?;
     let first_ms = first.elapsed().as_secs_f64() * 1e3;
     phases.mark("first_frame");
     // Later frames show the steady-state cost (pipelines JIT-compiled, caches warm).
@@ -262,7 +296,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
     let cpu_before = process_cpu_ms();
     for _ in 0..warm_count {
         let t = std::time::Instant::now();
-        raymarcher.render_to_image(&ctx.device, &ctx.queue, &prepared, &frame, &settings)?;
+        render()?;
         warm_ms.push(t.elapsed().as_secs_f64() * 1e3);
     }
     // CPU time of all threads (lavapipe's included) per warm frame: less sensitive than
@@ -304,6 +338,62 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         mode
     );
     Ok(())
+}
+
+/// Every label's surface (as the app's 3-D view builds it), drawn for `frame`.
+fn draw_surfaces(
+    ctx: &GpuContext,
+    volume: &Volume,
+    labels: &[u8],
+    label_set: Option<&LabelSet>,
+    frame: &rayseg::render::raymarch::RayFrame,
+    clip: Option<&ClipBox>,
+) -> anyhow::Result<SurfaceTargets> {
+    let mut present = [false; 256];
+    for &l in labels {
+        present[usize::from(l)] = true;
+    }
+    let renderer = SurfaceRenderer::new(&ctx.device)?;
+    let mut meshes = Vec::new();
+    for label in (1..=255u8).filter(|&l| present[usize::from(l)]) {
+        let mesh = label_surface(
+            labels,
+            volume.shape,
+            volume.ras_from_voxel,
+            label,
+            &MeshOptions::default(),
+        );
+        let name = format!("label_{label}");
+        if let Some(gpu) = renderer.upload(&ctx.device, &mesh, &name)? {
+            let rgb = label_set
+                .and_then(|s| s.get(label))
+                .map_or_else(|| default_label_color(label), |l| l.color);
+            let [r, g, b] = rgb.map(|c| f32::from(c) / 255.0);
+            meshes.push((gpu, [r, g, b, 1.0]));
+        }
+    }
+    let draws: Vec<SurfaceDraw> = meshes
+        .iter()
+        .map(|(mesh, rgba)| SurfaceDraw { mesh, rgba: *rgba })
+        .collect();
+    let mut targets = renderer.targets(&ctx.device, frame.width, frame.height)?;
+    let clip = clip.map(|c| SurfaceClip::new(c, volume.ras_from_voxel));
+    let mut encoder = ctx
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("render::surfaces_encoder"),
+        });
+    renderer.encode(
+        &ctx.device,
+        &ctx.queue,
+        &mut encoder,
+        &mut targets,
+        frame,
+        clip.as_ref(),
+        &draws,
+    )?;
+    ctx.queue.submit([encoder.finish()]);
+    Ok(targets)
 }
 
 /// User + system CPU time of this process, all threads (Linux /proc; `None` elsewhere).

@@ -12,9 +12,14 @@ pub struct ViewArgs {
     /// A NIfTI, NRRD or MetaImage file, a DICOM file or a DICOM series folder;
     /// none opens the bundled sample.
     pub path: Option<PathBuf>,
-    /// A label map (NIfTI) on the image's grid, shown and edited with the image.
+    /// A label map (NIfTI, NRRD, MetaImage, .seg.nrrd, DICOM SEG), shown and
+    /// edited with the image (resampled onto its grid if on another).
     #[arg(long)]
     pub labels: Option<PathBuf>,
+    /// --labels is this model's draft: journaled as such; the labels panel
+    /// shows per label what people kept, removed and added.
+    #[arg(long, value_name = "NAME", requires = "labels")]
+    pub draft_model: Option<String>,
     /// Render the window once the views have content, save it as PNG and exit.
     #[arg(long)]
     pub screenshot: Option<PathBuf>,
@@ -50,6 +55,7 @@ pub fn run(args: ViewArgs) -> anyhow::Result<()> {
     let config = AppConfig {
         source,
         screenshot: args.screenshot.clone(),
+        draft_model: args.draft_model.clone(),
         ..AppConfig::default()
     };
     let result = std::sync::Arc::new(std::sync::Mutex::new(None));

@@ -45,11 +45,12 @@ pub enum Shader {
     GrowFlatten,
     GrowSeeds,
     GrowWrite,
+    Mesh,
 }
 
 impl Shader {
     /// Every shader, one per file under shaders/.
-    pub const ALL: [Shader; 11] = [
+    pub const ALL: [Shader; 12] = [
         Shader::SelfCheck,
         Shader::Mpr,
         Shader::Raymarch,
@@ -61,6 +62,7 @@ impl Shader {
         Shader::GrowFlatten,
         Shader::GrowSeeds,
         Shader::GrowWrite,
+        Shader::Mesh,
     ];
 
     /// The file's name under shaders/.
@@ -77,6 +79,7 @@ impl Shader {
             Shader::GrowFlatten => "grow_flatten.wgsl",
             Shader::GrowSeeds => "grow_seeds.wgsl",
             Shader::GrowWrite => "grow_write.wgsl",
+            Shader::Mesh => "mesh.wgsl",
         }
     }
 
@@ -94,6 +97,7 @@ impl Shader {
             Shader::GrowFlatten => include_str!("../../shaders/grow_flatten.wgsl"),
             Shader::GrowSeeds => include_str!("../../shaders/grow_seeds.wgsl"),
             Shader::GrowWrite => include_str!("../../shaders/grow_write.wgsl"),
+            Shader::Mesh => include_str!("../../shaders/mesh.wgsl"),
         }
     }
 }

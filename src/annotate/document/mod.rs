@@ -9,6 +9,7 @@
 //! the whole grid.
 
 pub mod change;
+mod draft;
 mod edits;
 pub mod effect_ops;
 pub mod effects;
@@ -27,10 +28,12 @@ use crate::annotate::journal::{
     Entry, EntryKind, Journal, JournalError, LabelHasher, entry::describe_change, hex,
 };
 use crate::annotate::labels::LabelSet;
+use crate::annotate::provenance::EditRecord;
 use crate::annotate::undo::{DEFAULT_UNDO_BUDGET_BYTES, UndoError, UndoStack, VoxelBox};
 use crate::volume::Volume;
 
 pub use change::{Change, LabelDelta};
+pub use draft::DraftState;
 pub use effects_two::{SeedsSettings, seed_params};
 pub use open::{OpenReport, Recovery};
 pub use ops::{EditOp, parse_script};
@@ -122,6 +125,10 @@ pub struct SegDocument {
     author: String,
     /// The label set as of the last commit (the "before" of the next change).
     committed_set: LabelSet,
+    /// The model's draft the map is compared with, if opened from one.
+    draft: Option<DraftState>,
+    /// Time of the last journal entry written.
+    last_entry_time: String,
 }
 
 impl SegDocument {
@@ -163,6 +170,8 @@ impl SegDocument {
             saved_sha256,
             author: author.to_owned(),
             committed_set: committed,
+            draft: None,
+            last_entry_time: String::new(),
         })
     }
 
@@ -293,8 +302,19 @@ impl SegDocument {
             self.version += 1;
         }
         entry.label_sha256 = self.label_sha256();
+        let record = EditRecord::from_entry(&entry);
+        self.last_entry_time = entry.time.clone();
         if let Some(j) = self.journal.as_mut() {
             outcome.seq = Some(j.append(entry)?);
+        }
+        if let Some(d) = self.draft.as_mut() {
+            if let Some(change) = &change {
+                d.follow(change, shape);
+            }
+            if let Some(mut record) = record {
+                record.seq = outcome.seq.unwrap_or(0);
+                d.edits.push(record);
+            }
         }
         Ok(outcome)
     }
@@ -319,6 +339,18 @@ impl SegDocument {
         label_set: LabelSet,
         source: &str,
     ) -> Result<EditOutcome, DocumentError> {
+        let params = serde_json::json!({ "source": source });
+        self.load_as(labels, label_set, "load", params)
+    }
+
+    /// [`Self::load`] journaled as `tool` with `params`.
+    fn load_as(
+        &mut self,
+        labels: Vec<u8>,
+        label_set: LabelSet,
+        tool: &str,
+        params: serde_json::Value,
+    ) -> Result<EditOutcome, DocumentError> {
         let shape = self.shape();
         if labels.len() != self.labels.len() {
             return Err(DocumentError::Grid {
@@ -336,8 +368,7 @@ impl SegDocument {
         self.labels = labels;
         self.label_set = label_set;
         self.undo.clear();
-        let params = serde_json::json!({ "source": source });
-        let out = self.commit("load", params, change, true, EntryKind::Load)?;
+        let out = self.commit(tool, params, change, true, EntryKind::Load)?;
         self.saved_sha256 = self.label_sha256();
         Ok(out)
     }

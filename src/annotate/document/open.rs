@@ -10,6 +10,7 @@ use crate::annotate::journal::{
     ImageId, Journal, Replay, entry::EntryKind, hex, image_id, label_map_hash, replay,
 };
 use crate::annotate::labels::LabelSet;
+use crate::annotate::provenance::DraftOrigin;
 use crate::volume::Volume;
 
 /// What to do with edits the journal holds after its last save.
@@ -104,10 +105,12 @@ impl SegDocument {
         let Replay {
             labels: head,
             label_set: head_set,
+            entries,
             ..
         } = r;
         let mut doc = SegDocument::new(image, head, head_set.clone(), author)?;
         doc.journal = Some(journal);
+        doc.restore_draft(journal_path, &entries)?;
         if restore {
             report.restored = true;
             // What was saved is not this state: the document is dirty.
@@ -115,6 +118,57 @@ impl SegDocument {
         } else if doc.labels != labels || head_set != label_set {
             doc.load(labels, label_set, source)?;
         }
+        Ok((doc, report))
+    }
+}
+
+impl SegDocument {
+    /// Opens a model's draft as the start of human editing: on a new journal
+    /// the draft is the first entry after the image's; on an existing one
+    /// (edits of the same image before) it replaces the journal's last state
+    /// and becomes the baseline provenance compares with.
+    pub fn open_draft(
+        image: Arc<Volume>,
+        draft: Vec<u8>,
+        label_set: LabelSet,
+        origin: DraftOrigin,
+        journal_path: &Path,
+        author: &str,
+    ) -> Result<(SegDocument, OpenReport), DocumentError> {
+        let id = image_id(&image);
+        Self::open_draft_identified(image, id, draft, label_set, origin, journal_path, author)
+    }
+
+    /// [`Self::open_draft`] with the image's identity already computed.
+    pub fn open_draft_identified(
+        image: Arc<Volume>,
+        id: ImageId,
+        draft: Vec<u8>,
+        label_set: LabelSet,
+        origin: DraftOrigin,
+        journal_path: &Path,
+        author: &str,
+    ) -> Result<(SegDocument, OpenReport), DocumentError> {
+        let (mut doc, report) = if journal_path.exists() {
+            let r: Replay = replay(journal_path, None)?;
+            Self::open_identified(
+                image,
+                id,
+                r.labels,
+                r.label_set,
+                "journal",
+                journal_path,
+                author,
+                Recovery::Restore,
+            )?
+        } else {
+            let empty = vec![0u8; image.voxel_count()];
+            let empty_hash = hex(&label_map_hash(&empty, image.shape));
+            let mut doc = SegDocument::new(image, empty, LabelSet::default(), author)?;
+            doc.journal = Some(Journal::create(journal_path, id, author, empty_hash)?);
+            (doc, OpenReport::default())
+        };
+        doc.load_draft(draft, label_set, origin)?;
         Ok((doc, report))
     }
 }

@@ -1,6 +1,7 @@
-//! Putting a label map's voxels on the image grid: the same grid (every plain
-//! label map), or a box of it with the same voxel axes and a whole-voxel
-//! offset (a 3D Slicer segmentation cropped to its segments' extent).
+//! Putting a label map's voxels on the image grid: the same grid, or a box of
+//! it with the same voxel axes and a whole-voxel offset (a 3D Slicer
+//! segmentation cropped to its segments' extent). Any other grid is
+//! resampled ([`super::resample`]).
 
 use glam::{DMat3, DMat4, DVec3};
 use thiserror::Error;
@@ -38,6 +39,18 @@ pub enum GridError {
     },
     #[error("label map holds {value}, not a label in 0..=255")]
     Value { value: f64 },
+    #[error(
+        "label map grid {mask:?} does not overlap the image grid {image:?}: no image voxel \
+         centre lies inside it (is it a label map of another image?)"
+    )]
+    NoOverlap { mask: [usize; 3], image: [usize; 3] },
+    #[error("{got} labels for a label map grid of {want} voxels")]
+    Length { got: usize, want: usize },
+    #[error("{which} voxel-to-RAS matrix is singular (determinant {determinant:e})")]
+    Singular {
+        which: &'static str,
+        determinant: f64,
+    },
 }
 
 /// Where a label grid lies on the image grid: its voxel (i, j, k) is image

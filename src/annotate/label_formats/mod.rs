@@ -10,15 +10,21 @@
 //! | 3D Slicer segmentation | `.seg.nrrd`, `.seg.nhdr` | the NRRD header, as Slicer keeps them |
 //!
 //! Every label map is one u8 label per voxel of the image being labelled
-//! (`labels[i + ni·(j + nj·k)]`); readers check the file's grid against the
-//! image's (a Slicer segmentation may be a box of it, as Slicer crops to its
-//! segments' extent) and writers give the file the image's geometry. Writes
-//! are atomic (a temporary file in the same folder, then a rename).
+//! (`labels[i + ni·(j + nj·k)]`); readers copy a file on the image's grid (a
+//! Slicer segmentation may be a box of it, as Slicer crops to its segments'
+//! extent) and resample any other grid onto it by nearest neighbour in world
+//! space, with a warning ([`resample`]); writers give the file the image's
+//! geometry. Without a sidecar, names come from an ITK-SNAP file, an nnU-Net
+//! `dataset.json` or TotalSegmentator's header extension
+//! ([`label_files`]). Writes are atomic (a temporary file in the same folder,
+//! then a rename).
 
+pub mod dicom_seg;
 mod grid;
 mod metaimage;
 mod nifti;
 mod nrrd;
+mod resample;
 mod seg_nrrd;
 
 use std::io::Write;
@@ -27,6 +33,10 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 pub use grid::{GridError, MAX_LABEL, Placement, labels_on_grid};
+pub use nifti::{NiftiExtension, embedded_names, nifti_extensions};
+pub use resample::{
+    GridGeometry, OnImageGrid, labels_onto_image, resample_nearest, resample_onto_image,
+};
 
 use crate::annotate::label_files::{self, LabelFileError};
 use crate::annotate::labels::LabelSet;
@@ -266,6 +276,22 @@ pub fn read_label_map(
     }
 }
 
+/// Reads a label map on its own grid, with no image to label: `compare`,
+/// `consensus` and `provenance` take label maps alone. The grid is the file's
+/// (returned as the volume read from it; its values are the labels).
+pub fn read_label_map_alone(
+    path: &Path,
+    format: Option<LabelFormat>,
+) -> Result<(Volume, LabelMapFile), LabelFormatError> {
+    // A Segmentation's own grid is its frames', not what the image loader makes of it.
+    if dicom_seg::is_segmentation_file(path) {
+        return dicom_seg::read_alone(path);
+    }
+    let grid = crate::volume::load(path, &LoadOptions::default())?;
+    let file = read_label_map(path, &grid, format)?;
+    Ok((grid, file))
+}
+
 /// A file without a label-map extension: by its first bytes.
 fn read_unnamed(
     path: &Path,
@@ -284,6 +310,9 @@ fn read_unnamed(
     } else if crate::volume::nifti::looks_like_nifti(&head) {
         nifti::read(path, image)
     } else if head.get(128..132) == Some(b"DICM") {
+        if dicom_seg::is_segmentation_file(path) {
+            return dicom_seg::read(path, image);
+        }
         let volume = crate::volume::dicom::load_dicom_file(path, &LoadOptions::default())?;
         plain(path, image, volume)
     } else {
@@ -291,15 +320,31 @@ fn read_unnamed(
     }
 }
 
-/// A label map read as a volume: on the image grid exactly, names from the
-/// sidecar if there is one.
+/// A label map read as a volume, put on the image grid (copied when it is
+/// the image grid, else resampled by nearest neighbour with a warning), with
+/// names from the sidecar, an ITK-SNAP file beside it, an nnU-Net
+/// `dataset.json`, or a TotalSegmentator label table in its NIfTI header, in
+/// that order (see [`label_files`]).
 fn plain(path: &Path, image: &Volume, volume: Volume) -> Result<LabelMapFile, LabelFormatError> {
-    let labels = labels_on_grid(image, &volume).map_err(|e| LabelFormatError::grid(path, e))?;
-    let label_set = label_files::load_sidecar(path)?;
+    let on_image =
+        resample::labels_onto_image(image, &volume).map_err(|e| LabelFormatError::grid(path, e))?;
+    let mut warnings = volume.warnings;
+    warnings.extend(on_image.warnings);
+    let names = match label_files::find_names(path, &mut warnings)? {
+        Some(names) => Some(names),
+        None => nifti::embedded_names(path, &mut warnings),
+    };
+    let label_set = names.map(|names| {
+        if names.source != label_files::NamesSource::Sidecar {
+            warnings.push(names.note());
+        }
+        warnings.extend(names.warnings);
+        names.label_set
+    });
     Ok(LabelMapFile {
-        labels,
+        labels: on_image.labels,
         label_set,
-        warnings: volume.warnings,
+        warnings,
     })
 }
 

@@ -15,7 +15,10 @@
 //! Reading: a segment is the voxels of its layer that hold its label value
 //! inside its extent. The file's grid may be a box of the image grid (Slicer
 //! crops to the segments' extent): same spacing and directions, a whole-voxel
-//! offset. Layers are flattened into one label map, in layer order: where
+//! offset. A grid off the image's voxel lattice (a segmentation of another
+//! image or resolution) is flattened on its own grid and then resampled onto
+//! the image's by nearest neighbour ([`super::resample`]), with a warning.
+//! Layers are flattened into one label map, in layer order: where
 //! segments overlap the later layer's segment wins, and a warning names the
 //! segments and the voxels. A segment's rayseg label is its `LabelValue` when
 //! that is in 1..=255 and no earlier segment has it, else the smallest value
@@ -40,7 +43,9 @@ pub(super) use write::write;
 
 use tags::{label_info, parse_tags};
 
-use super::{LabelFormatError, LabelMapFile, Placement, grid};
+use super::grid::GridError;
+use super::resample::{self, GridGeometry};
+use super::{LabelFormatError, LabelMapFile, Placement};
 use crate::annotate::labels::LabelSet;
 use crate::volume::{LoadOptions, Volume, VoxelData};
 
@@ -311,7 +316,10 @@ pub(super) fn read(
         let labels = if first.stats().nonzero == 0 {
             vec![0; image.voxel_count()]
         } else {
-            grid::labels_on_grid(image, &first).map_err(|e| LabelFormatError::grid(path, e))?
+            let on = resample::labels_onto_image(image, &first)
+                .map_err(|e| LabelFormatError::grid(path, e))?;
+            warnings.extend(on.warnings);
+            on.labels
         };
         return Ok(LabelMapFile {
             labels,
@@ -347,15 +355,30 @@ pub(super) fn read(
             warnings,
         });
     }
-    let placement = Placement::sub_box(image, first.shape, &first.ras_from_voxel)
-        .map_err(|e| LabelFormatError::grid(path, e))?;
+    let own_grid = GridGeometry::of(&first);
+    let grid_error = |e| LabelFormatError::grid(path, e);
+    let (placement, resampled) = match Placement::sub_box(image, first.shape, &first.ras_from_voxel)
+    {
+        Ok(p) => (p, false),
+        // Off the image's lattice: flattened on the file's own grid first.
+        Err(GridError::Axes { .. } | GridError::Offset { .. }) => (
+            Placement::same_grid(&first, first.shape, &first.ras_from_voxel).map_err(grid_error)?,
+            true,
+        ),
+        Err(e) => return Err(grid_error(e)),
+    };
+    let out_len = if resampled {
+        first.voxel_count()
+    } else {
+        image.voxel_count()
+    };
     let mut owner = [usize::MAX; 256];
     for (n, &l) in labels.iter().enumerate() {
         owner[l as usize] = n;
     }
     let mut flat = Flatten {
         placement,
-        out: vec![0; image.voxel_count()],
+        out: vec![0; out_len],
         segments: &segments,
         labels: &labels,
         owner,
@@ -404,7 +427,13 @@ pub(super) fn read(
             flat.outside
         ));
     }
-    let out = flat.out;
+    let out = if resampled {
+        let on = resample::resample_onto_image(&flat.out, &own_grid, image).map_err(grid_error)?;
+        warnings.extend(on.warnings);
+        on.labels
+    } else {
+        flat.out
+    };
     let label_set = describe_all(&mut warnings);
     Ok(LabelMapFile {
         labels: out,

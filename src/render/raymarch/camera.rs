@@ -262,6 +262,60 @@ impl Camera {
     }
 }
 
+impl RayFrame {
+    /// The projection a rasteriser needs to land on this frame's pixels: RAS mm to
+    /// clip space (wgpu: NDC x, y in [−1, 1] with y up, z in [0, 1]), such that the
+    /// centre of pixel (x, y) is where that pixel's ray crosses the scene, and depth
+    /// runs from `near_mm` (z = 0) to `far_mm` (z = 1) along `forward_ras`, measured
+    /// from the eye (perspective, `near_mm` > 0) or from the eye plane (orthographic).
+    pub fn clip_from_ras(&self, near_mm: f64, far_mm: f64) -> DMat4 {
+        let (w, h) = (f64::from(self.width.max(1)), f64::from(self.height.max(1)));
+        // Displacement → pixels along right and down (the axes are orthogonal).
+        let per_px_right = self.right_per_px_ras / self.right_per_px_ras.length_squared();
+        let per_px_down = self.down_per_px_ras / self.down_per_px_ras.length_squared();
+        let f = self.forward_ras;
+        let depth = (far_mm - near_mm).max(1e-9);
+        // Rows of the matrix as (coefficients of p, constant).
+        let rows: [(DVec3, f64); 4] = if self.perspective {
+            // Pixel x of p: dot(v / zf − (origin − eye), per_px) with v = p − eye and
+            // zf = dot(v, forward); clip = NDC · zf, linear in v.
+            let o = self.origin_ras - self.eye_ras;
+            let cx = -2.0 / w * o.dot(per_px_right) + 1.0 / w - 1.0;
+            let cy = 2.0 / h * o.dot(per_px_down) + 1.0 - 1.0 / h;
+            let a = far_mm / depth;
+            let b = -far_mm * near_mm / depth;
+            let in_v = |row: DVec3, c: f64| (row, c - row.dot(self.eye_ras));
+            [
+                in_v(2.0 / w * per_px_right + cx * f, 0.0),
+                in_v(-2.0 / h * per_px_down + cy * f, 0.0),
+                in_v(a * f, b),
+                in_v(f, 0.0),
+            ]
+        } else {
+            let x = 2.0 / w * per_px_right;
+            let y = -2.0 / h * per_px_down;
+            [
+                (x, -x.dot(self.origin_ras) + 1.0 / w - 1.0),
+                (y, -y.dot(self.origin_ras) + 1.0 - 1.0 / h),
+                (f / depth, (-f.dot(self.eye_ras) - near_mm) / depth),
+                (DVec3::ZERO, 1.0),
+            ]
+        };
+        DMat4::from_cols_array_2d(&rows.map(|(r, c)| [r.x, r.y, r.z, c])).transpose()
+    }
+
+    /// How far along its pixel's ray a point lies (mm), as raymarch.wgsl measures
+    /// `t`: from the eye (perspective) or the eye plane (orthographic).
+    pub fn ray_t_mm(&self, p_ras: DVec3) -> f64 {
+        let v = p_ras - self.eye_ras;
+        if self.perspective {
+            v.length()
+        } else {
+            v.dot(self.forward_ras)
+        }
+    }
+}
+
 /// The grid's outer corners (voxel faces, index −0.5 and n − 0.5) in RAS mm.
 pub fn box_corners_ras(volume: &Volume) -> [DVec3; 8] {
     let m: DMat4 = volume.ras_from_voxel;
@@ -292,6 +346,55 @@ mod tests {
         for (view, f, r, u) in cases {
             let (az, el) = view.angles_deg();
             assert_eq!(view_basis(az, el), (f, r, u), "{view:?}");
+        }
+    }
+
+    /// Every pixel centre's ray projects back onto that pixel centre, at the
+    /// depth its distance gives, for both projections.
+    #[test]
+    fn clip_from_ras_lands_on_pixel_centres() {
+        for perspective in [false, true] {
+            let camera = Camera {
+                target_ras: DVec3::new(3.0, -7.0, 11.0),
+                azimuth_deg: 33.0,
+                elevation_deg: -21.0,
+                distance_mm: 400.0,
+                zoom: 1.3,
+                pan_mm: DVec2::new(4.0, -9.0),
+                perspective,
+                fov_deg: 30.0,
+                view_size_mm: DVec2::new(220.0, 180.0),
+                home_deg: (0.0, 0.0),
+            };
+            let frame = camera.ray_frame(37, 23, true);
+            let (near, far) = (50.0, 900.0);
+            let m = frame.clip_from_ras(near, far);
+            for (px, py) in [(0, 0), (36, 22), (18, 5), (3, 20)] {
+                let plane = frame.origin_ras
+                    + f64::from(px) * frame.right_per_px_ras
+                    + f64::from(py) * frame.down_per_px_ras;
+                for t in [100.0, 350.0, 800.0] {
+                    let p = if perspective {
+                        frame.eye_ras + (plane - frame.eye_ras).normalize() * t
+                    } else {
+                        plane + frame.forward_ras * t
+                    };
+                    let c = m * p.extend(1.0);
+                    let ndc = c.truncate() / c.w;
+                    let x = (ndc.x + 1.0) / 2.0 * 37.0 - 0.5;
+                    let y = (1.0 - ndc.y) / 2.0 * 23.0 - 0.5;
+                    assert!((x - f64::from(px)).abs() < 1e-9, "{perspective} x {x} {px}");
+                    assert!((y - f64::from(py)).abs() < 1e-9, "{perspective} y {y} {py}");
+                    assert!((frame.ray_t_mm(p) - t).abs() < 1e-9);
+                    let zf = (p - frame.eye_ras).dot(frame.forward_ras);
+                    let z = if perspective {
+                        far / (far - near) * (1.0 - near / zf)
+                    } else {
+                        (zf - near) / (far - near)
+                    };
+                    assert!((ndc.z - z).abs() < 1e-12, "{perspective} z {} {z}", ndc.z);
+                }
+            }
         }
     }
 }

@@ -9,6 +9,11 @@
 //!
 //! Output: an `rgba8unorm` image, RGB composited over black, alpha 255.
 //! The clip box is given in voxel indices (inclusive voxel-centre ranges).
+//!
+//! With a [`SurfaceLayer`] (label surfaces drawn first by
+//! [`crate::render::surfaces`]), each ray stops at its pixel's nearest surface,
+//! composites the layer there and goes on behind it: the volume in front of a
+//! surface is composited over it.
 
 pub mod bricks;
 pub mod camera;
@@ -163,6 +168,16 @@ impl RenderTarget {
     }
 }
 
+/// Label surfaces drawn before the raymarch, on the frame's pixel grid: the
+/// premultiplied colour of the surfaces (`rgba16float`) and the ray distance (mm,
+/// as [`RayFrame::ray_t_mm`]) of each pixel's nearest surface (`r32float`, far
+/// beyond the volume where there is none).
+pub struct SurfaceLayer<'a> {
+    pub rgba: &'a wgpu::TextureView,
+    pub ray_t_mm: &'a wgpu::TextureView,
+    pub size: [u32; 2],
+}
+
 /// Per-volume GPU resources: image and label textures, brick grid, frame buffers.
 pub struct PreparedVolume {
     pub image: VolumeTexture,
@@ -185,6 +200,9 @@ pub struct Raymarcher {
     i16: OnceLock<Variant>,
     f32: OnceLock<Variant>,
     u8_pair: OnceLock<Variant>,
+    /// 1x1 stand-ins bound as the surface layer of frames without one.
+    no_surface_rgba: wgpu::TextureView,
+    no_surface_t: wgpu::TextureView,
 }
 
 /// Whether every orthographic ray of `frame` has j or k as its major voxel axis,
@@ -237,6 +255,7 @@ fn pipeline_key(
     volume: &PreparedVolume,
     frame: &RayFrame,
     settings: &RenderSettings,
+    surfaces: bool,
 ) -> PipelineKey {
     PipelineKey::new(
         volume.image.format,
@@ -244,6 +263,7 @@ fn pipeline_key(
         volume.has_labels && settings.draw_labels,
         i_axis_in_plane(volume, frame),
         settings.column_rays && column_rays(volume, frame),
+        surfaces,
     )
 }
 
@@ -253,7 +273,7 @@ pub fn draws_column_rays(
     frame: &RayFrame,
     settings: &RenderSettings,
 ) -> bool {
-    pipeline_key(volume, frame, settings).column()
+    pipeline_key(volume, frame, settings, false).column()
 }
 
 impl PreparedVolume {
@@ -275,10 +295,45 @@ impl PreparedVolume {
 impl Raymarcher {
     /// The pipeline sets; call once per device.
     pub fn new(device: &wgpu::Device) -> Result<Self, GpuError> {
+        let placeholder = |label: &'static str, format: wgpu::TextureFormat| {
+            device
+                .create_texture(&wgpu::TextureDescriptor {
+                    label: Some(label),
+                    size: wgpu::Extent3d {
+                        width: 1,
+                        height: 1,
+                        depth_or_array_layers: 1,
+                    },
+                    mip_level_count: 1,
+                    sample_count: 1,
+                    dimension: wgpu::TextureDimension::D2,
+                    format,
+                    usage: wgpu::TextureUsages::TEXTURE_BINDING,
+                    view_formats: &[],
+                })
+                .create_view(&wgpu::TextureViewDescriptor {
+                    label: Some(label),
+                    ..Default::default()
+                })
+        };
+        let ((no_surface_rgba, no_surface_t), err) = capture_errors(device, || {
+            (
+                placeholder(
+                    "raymarch::no_surface_rgba",
+                    wgpu::TextureFormat::Rgba16Float,
+                ),
+                placeholder("raymarch::no_surface_t", wgpu::TextureFormat::R32Float),
+            )
+        });
+        if let Some(e) = err {
+            return Err(GpuError::Upload(format!("raymarch placeholders: {e}")));
+        }
         let raymarcher = Raymarcher {
             i16: OnceLock::new(),
             f32: OnceLock::new(),
             u8_pair: OnceLock::new(),
+            no_surface_rgba,
+            no_surface_t,
         };
         // The i16 layouts now (cheap, and a broken shader marker fails here); every
         // raymarch pipeline when first drawn with.
@@ -443,12 +498,43 @@ impl Raymarcher {
         frame: &RayFrame,
         settings: &RenderSettings,
     ) -> Result<(), GpuError> {
+        self.encode_with_surfaces(
+            device, queue, encoder, volume, target, frame, settings, None,
+        )
+    }
+
+    /// [`Self::encode`] with the label surfaces of this frame drawn first (their
+    /// layer's size must match `frame`'s).
+    #[allow(clippy::too_many_arguments)]
+    pub fn encode_with_surfaces(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        volume: &PreparedVolume,
+        target: &RenderTarget,
+        frame: &RayFrame,
+        settings: &RenderSettings,
+        surfaces: Option<&SurfaceLayer>,
+    ) -> Result<(), GpuError> {
         if (frame.width, frame.height) != (target.width, target.height) {
             return Err(GpuError::Upload(format!(
                 "ray frame {}x{} does not match the target {}x{}",
                 frame.width, frame.height, target.width, target.height
             )));
         }
+        if let Some(layer) = surfaces
+            && layer.size != [frame.width, frame.height]
+        {
+            return Err(GpuError::Upload(format!(
+                "surface layer {:?} does not match the ray frame {}x{}",
+                layer.size, frame.width, frame.height
+            )));
+        }
+        let (surface_rgba, surface_t) = match surfaces {
+            Some(layer) => (layer.rgba, layer.ray_t_mm),
+            None => (&self.no_surface_rgba, &self.no_surface_t),
+        };
         let params = RaymarchParams::new(volume, frame, settings);
         let bricks = self.bricks(device, queue, volume, brick_layout(volume, frame))?;
         queue.write_buffer(&volume.params_buf, 0, bytemuck::bytes_of(&params));
@@ -464,7 +550,8 @@ impl Raymarcher {
         };
         queue.write_buffer(&volume.label_lut_buf, 0, bytemuck::cast_slice(&lut));
         let variant = self.variant(device, volume.image.format)?;
-        let pipeline = variant.raymarch(device, pipeline_key(volume, frame, settings))?;
+        let key = pipeline_key(volume, frame, settings, surfaces.is_some());
+        let pipeline = variant.raymarch(device, key)?;
         let ((), err) = capture_errors(device, || {
             let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("raymarch::bind_group"),
@@ -498,6 +585,14 @@ impl Raymarcher {
                         binding: 6,
                         resource: wgpu::BindingResource::TextureView(&target.view),
                     },
+                    wgpu::BindGroupEntry {
+                        binding: 7,
+                        resource: wgpu::BindingResource::TextureView(surface_rgba),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 8,
+                        resource: wgpu::BindingResource::TextureView(surface_t),
+                    },
                 ],
             });
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
@@ -528,11 +623,24 @@ impl Raymarcher {
         frame: &RayFrame,
         settings: &RenderSettings,
     ) -> Result<RgbaImage, GpuError> {
+        self.render_to_image_with_surfaces(device, queue, volume, frame, settings, None)
+    }
+
+    /// [`Self::render_to_image`] over a surface layer already drawn.
+    pub fn render_to_image_with_surfaces(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        volume: &PreparedVolume,
+        frame: &RayFrame,
+        settings: &RenderSettings,
+        surfaces: Option<&SurfaceLayer>,
+    ) -> Result<RgbaImage, GpuError> {
         let target = RenderTarget::new(device, frame.width, frame.height)?;
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("raymarch::encoder"),
         });
-        self.encode(
+        self.encode_with_surfaces(
             device,
             queue,
             &mut encoder,
@@ -540,6 +648,7 @@ impl Raymarcher {
             &target,
             frame,
             settings,
+            surfaces,
         )?;
         queue.submit([encoder.finish()]);
         let bytes = read_texture_3d(device, queue, &target.texture)?;

@@ -1,5 +1,5 @@
 //! The raymarch pipelines, per image format: one per variant of
-//! shaders/raymarch.wgsl (defs FORMAT, MODE, LABELS, PAIR_X, COLUMN), each compiled
+//! shaders/raymarch.wgsl (defs FORMAT, MODE, LABELS, PAIR_X, COLUMN, SURFACES), each compiled
 //! on first use, and the brick pass (brick_minmax.wgsl, def FORMAT).
 
 use std::sync::OnceLock;
@@ -28,8 +28,11 @@ pub(crate) struct PipelineKey {
     /// i lies in the sampling plane of every ray (U8Pair images only): plane
     /// samples of projections and column DVR fetch two voxels at once.
     pair_x: bool,
-    /// Column rays (DVR without labels only): see `column_dvr` in the shader.
+    /// Column rays (DVR without labels or surfaces only): see `column_dvr` in the
+    /// shader.
     column: bool,
+    /// Rays stop at a surface layer drawn first (see `SURFACES` in the shader).
+    surfaces: bool,
 }
 
 impl PipelineKey {
@@ -39,8 +42,9 @@ impl PipelineKey {
         labels: bool,
         pair_x: bool,
         column: bool,
+        surfaces: bool,
     ) -> Self {
-        let column = column && mode == RenderMode::Dvr && !labels;
+        let column = column && mode == RenderMode::Dvr && !labels && !surfaces;
         let projection = matches!(
             mode,
             RenderMode::Mip | RenderMode::MinIp | RenderMode::Average
@@ -51,6 +55,7 @@ impl PipelineKey {
             labels,
             pair_x,
             column,
+            surfaces,
         }
     }
 
@@ -64,8 +69,10 @@ impl PipelineKey {
     }
 
     fn index(&self) -> usize {
-        ((self.mode_index() * 2 + usize::from(self.labels)) * 2 + usize::from(self.pair_x)) * 2
-            + usize::from(self.column)
+        let flags = [self.labels, self.pair_x, self.column, self.surfaces];
+        flags
+            .into_iter()
+            .fold(self.mode_index(), |i, f| i * 2 + usize::from(f))
     }
 
     /// raymarch.wgsl specialised for this key and images of `format`.
@@ -76,6 +83,7 @@ impl PipelineKey {
             .with("LABELS", self.labels)
             .with("PAIR_X", self.pair_x)
             .with("COLUMN", self.column)
+            .with("SURFACES", self.surfaces)
     }
 
     /// Every distinct key for images of `format`.
@@ -85,9 +93,12 @@ impl PipelineKey {
             for labels in [false, true] {
                 for pair_x in [false, true] {
                     for column in [false, true] {
-                        let key = PipelineKey::new(format, mode, labels, pair_x, column);
-                        if !keys.contains(&key) {
-                            keys.push(key);
+                        for surfaces in [false, true] {
+                            let key =
+                                PipelineKey::new(format, mode, labels, pair_x, column, surfaces);
+                            if !keys.contains(&key) {
+                                keys.push(key);
+                            }
                         }
                     }
                 }
@@ -97,7 +108,7 @@ impl PipelineKey {
     }
 }
 
-const SLOTS: usize = MODES.len() * 8;
+const SLOTS: usize = MODES.len() * 16;
 
 /// brick_minmax.wgsl for images of `format`.
 fn brick_variant(format: VolumeFormat) -> ShaderVariant {
@@ -175,6 +186,19 @@ fn texture_entry(binding: u32, sample_type: wgpu::TextureSampleType) -> wgpu::Bi
         ty: wgpu::BindingType::Texture {
             sample_type,
             view_dimension: wgpu::TextureViewDimension::D3,
+            multisampled: false,
+        },
+        count: None,
+    }
+}
+
+fn texture_2d_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Texture {
+            sample_type: wgpu::TextureSampleType::Float { filterable: false },
+            view_dimension: wgpu::TextureViewDimension::D2,
             multisampled: false,
         },
         count: None,
@@ -259,6 +283,9 @@ pub(crate) fn make_variant(
             },
             count: None,
         },
+        // The surface layer (read by the SURFACES variants only).
+        texture_2d_entry(7),
+        texture_2d_entry(8),
     ];
     let brick_entries = [
         uniform_entry(0),

@@ -80,6 +80,27 @@ pub fn project_axis_aligned(
     Some(image)
 }
 
+/// A surface layer as the raymarch reads it (see
+/// [`SurfaceLayer`](super::SurfaceLayer)), per pixel row by row: premultiplied RGBA
+/// and the nearest surface's ray distance (mm).
+#[derive(Clone, Copy)]
+pub struct SurfaceInput<'a> {
+    pub rgba: &'a [[f32; 4]],
+    pub ray_t_mm: &'a [f32],
+}
+
+impl SurfaceInput<'_> {
+    /// Pixel `i`'s layer and distance; nothing (transparent, infinitely far) without.
+    fn at(this: Option<&Self>, i: usize) -> ([f32; 4], f32) {
+        this.and_then(|s| Some((*s.rgba.get(i)?, *s.ray_t_mm.get(i)?)))
+            .unwrap_or(([0.0; 4], f32::MAX))
+    }
+}
+
+fn to_u8(x: f32) -> u8 {
+    (x.clamp(0.0, 1.0) * 255.0).round() as u8
+}
+
 /// MIP / MinIP / average for any camera, in f32 as raymarch.wgsl computes it from the
 /// same uniform block: each ray samples where it crosses the voxel planes of its major
 /// axis, trilinearly (exactly on the plane, so bilinear there), edges clamped. No
@@ -90,6 +111,17 @@ pub fn project_on_planes(
     params: &RaymarchParams,
     mode: RenderMode,
 ) -> Option<RgbaImage> {
+    project_on_planes_with_surfaces(volume, params, mode, None)
+}
+
+/// [`project_on_planes`] with a surface layer composited over the projection (as
+/// labels are).
+pub fn project_on_planes_with_surfaces(
+    volume: &Volume,
+    params: &RaymarchParams,
+    mode: RenderMode,
+    surfaces: Option<&SurfaceInput>,
+) -> Option<RgbaImage> {
     if matches!(mode, RenderMode::Dvr | RenderMode::Iso) {
         return None;
     }
@@ -97,8 +129,14 @@ pub fn project_on_planes(
     let mut image = RgbaImage::new(w, h);
     for py in 0..h {
         for px in 0..w {
-            let pixel = &mut image.pixels[(py * w + px) as usize];
-            *pixel = [0, 0, 0, 255];
+            let at = (py * w + px) as usize;
+            let (surface, _) = SurfaceInput::at(surfaces, at);
+            let pixel = &mut image.pixels[at];
+            let over = |grey: f32| {
+                let c = |i: usize| to_u8(surface[i] + (1.0 - surface[3]) * grey);
+                [c(0), c(1), c(2), 255]
+            };
+            *pixel = over(0.0);
             let Some(Ray {
                 o,
                 d,
@@ -146,8 +184,13 @@ pub fn project_on_planes(
                     _ => vmax,
                 };
                 let t = ((v as f32 - params.window_lo) * params.window_scale).floor();
-                let g = t.clamp(0.0, 255.0) as u8;
-                *pixel = [g, g, g, 255];
+                *pixel = match surfaces {
+                    Some(_) => over(t.clamp(0.0, 255.0) / 255.0),
+                    None => {
+                        let g = t.clamp(0.0, 255.0) as u8;
+                        [g, g, g, 255]
+                    }
+                };
             }
         }
     }
@@ -206,6 +249,17 @@ impl Ray {
 /// to back over black. No skipping or early termination. `None` with jitter (a
 /// per-pixel hash).
 pub fn dvr(volume: &Volume, params: &RaymarchParams, tf: &TransferFunction) -> Option<RgbaImage> {
+    dvr_with_surfaces(volume, params, tf, None)
+}
+
+/// [`dvr`] with a surface layer: each ray composites the layer at its surface's
+/// distance, after the samples in front of it and before those behind.
+pub fn dvr_with_surfaces(
+    volume: &Volume,
+    params: &RaymarchParams,
+    tf: &TransferFunction,
+    surfaces: Option<&SurfaceInput>,
+) -> Option<RgbaImage> {
     if params.flags & FLAG_JITTER != 0 || tf.rgba.len() < 2 {
         return None;
     }
@@ -233,15 +287,26 @@ pub fn dvr(volume: &Volume, params: &RaymarchParams, tf: &TransferFunction) -> O
     let mut image = RgbaImage::new(w, h);
     for py in 0..h {
         for px in 0..w {
-            let pixel = &mut image.pixels[(py * w + px) as usize];
-            *pixel = [0, 0, 0, 255];
+            let at = (py * w + px) as usize;
+            let (surface, t_surface) = SurfaceInput::at(surfaces, at);
+            let pixel = &mut image.pixels[at];
+            *pixel = [to_u8(surface[0]), to_u8(surface[1]), to_u8(surface[2]), 255];
             let Some(ray) = Ray::new(volume, params, px, py) else {
                 continue;
             };
             let step_mm = params.dvr_step_mm;
             let (mut rgb, mut alpha) = (Vec3::ZERO, 0.0f32);
+            let mut pending = true;
+            let composite_surface = |rgb: &mut Vec3, alpha: &mut f32| {
+                *rgb += (1.0 - *alpha) * Vec3::new(surface[0], surface[1], surface[2]);
+                *alpha += (1.0 - *alpha) * surface[3];
+            };
             for s in 0u32.. {
                 let t = ray.t_enter + (s as f32 + 0.5) * step_mm;
+                if pending && t >= t_surface.min(ray.t_exit) {
+                    composite_surface(&mut rgb, &mut alpha);
+                    pending = false;
+                }
                 if t >= ray.t_exit {
                     break;
                 }
@@ -270,8 +335,7 @@ pub fn dvr(volume: &Volume, params: &RaymarchParams, tf: &TransferFunction) -> O
                 rgb += weight * shaded;
                 alpha += weight;
             }
-            let g = |x: f32| (x.clamp(0.0, 1.0) * 255.0).round() as u8;
-            *pixel = [g(rgb.x), g(rgb.y), g(rgb.z), 255];
+            *pixel = [to_u8(rgb.x), to_u8(rgb.y), to_u8(rgb.z), 255];
         }
     }
     Some(image)
