@@ -593,12 +593,10 @@ fn a_draft_opens_and_its_provenance_follows_the_edits() {
     h.step();
     h.get_by_label(&format!("Human edits since: 1, at {at}"));
 
-    // On disk: the journal's second entry is the draft, with the file's hash.
-    let journals: Vec<_> = std::fs::read_dir(dir.join("journals"))
-        .expect("journal folder")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    let replayed = rayseg::annotate::journal::replay(&journals[0], None).expect("journal");
+    // On disk (the journal beside the opened map): the second entry is the
+    // draft, with the file's hash.
+    let journal = rayseg::annotate::journal::journal_path(&draft_path);
+    let replayed = rayseg::annotate::journal::replay(&journal, None).expect("journal");
     let second = &replayed.entries[1];
     assert_eq!(second.tool.as_deref(), Some("draft"));
     assert_eq!(second.params["model"], "TestNet");
