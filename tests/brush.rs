@@ -241,10 +241,20 @@ fn label_texture_strokes_equal_cpu_and_sync_the_cpu_copy() {
             let gpu_changed = match recorded {
                 Some(stroke_rb) => {
                     stroke_rb.request_map();
-                    device
-                        .poll(wgpu::PollType::wait_indefinitely())
-                        .expect("poll");
-                    stroke_rb.ready().expect("map finished").expect("map ok");
+                    // The map callback may run on a later poll than the one
+                    // that saw the submission finish (seen on lavapipe).
+                    let mut ready = None;
+                    for _ in 0..100 {
+                        device
+                            .poll(wgpu::PollType::wait_indefinitely())
+                            .expect("poll");
+                        ready = stroke_rb.ready();
+                        if ready.is_some() {
+                            break;
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                    }
+                    ready.expect("map finished").expect("map ok");
                     stroke_rb
                         .apply_to(&mut synced, volume.shape)
                         .expect("apply")
