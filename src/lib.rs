@@ -4,6 +4,7 @@
 pub mod annotate;
 pub mod app;
 pub mod atomic_file;
+pub mod cohort;
 pub mod gpu;
 pub mod prefault;
 pub mod render;

@@ -5,6 +5,7 @@ mod compare;
 mod consensus;
 mod edit;
 mod effects;
+mod export_dataset;
 mod export_seg;
 mod grow;
 mod journal;
@@ -85,6 +86,8 @@ enum Command {
     ExportSeg(export_seg::ExportSegArgs),
     /// Write a label's surface as a watertight, smoothed mesh (STL, OBJ, PLY).
     Mesh(mesh::MeshArgs),
+    /// Reviewed label maps of a cohort manifest as an nnU-Net v2 dataset or a MONAI datalist.
+    ExportDataset(export_dataset::ExportDatasetArgs),
 }
 
 /// How to pick the image inside a file or folder.
@@ -170,6 +173,7 @@ fn run_command(command: Command) -> anyhow::Result<()> {
         Command::Provenance(a) => provenance::run(a),
         Command::ExportSeg(a) => export_seg::run(a),
         Command::Mesh(a) => mesh::run(a),
+        Command::ExportDataset(a) => export_dataset::run(a),
     }
 }
 

@@ -23,7 +23,38 @@ pub fn save_label_map(path: &Path, labels: &[u8], reference: &Volume) -> Result<
             reference.voxel_count()
         ))));
     }
-    let header = label_header(reference).map_err(err)?;
+    let header = header(reference, DT_UINT8, b"rayseg label map").map_err(err)?;
+    write_atomic(path, &header, labels)
+}
+
+/// Saves an image with its stored type and its affine in both sform and qform
+/// (exact in the sform up to f32; the qform is the nearest rotation), values
+/// unscaled (slope 1): the volume's values are already the scaled ones.
+/// nnU-Net and MONAI read images and labels written this way on one grid.
+pub fn save_image(path: &Path, volume: &Volume) -> Result<(), LoadError> {
+    use crate::volume::VoxelData;
+    let (datatype, bytes): (i16, &[u8]) = match &volume.data {
+        VoxelData::U8(v) => (2, bytemuck::cast_slice(v)),
+        VoxelData::I8(v) => (256, bytemuck::cast_slice(v)),
+        VoxelData::U16(v) => (512, bytemuck::cast_slice(v)),
+        VoxelData::I16(v) => (4, bytemuck::cast_slice(v)),
+        VoxelData::U32(v) => (768, bytemuck::cast_slice(v)),
+        VoxelData::I32(v) => (8, bytemuck::cast_slice(v)),
+        VoxelData::F32(v) => (16, bytemuck::cast_slice(v)),
+        VoxelData::F64(v) => (64, bytemuck::cast_slice(v)),
+    };
+    if cfg!(target_endian = "big") {
+        return Err(LoadError::new(
+            path,
+            LoadErrorKind::Unsupported("writing NIfTI on a big-endian machine".into()),
+        ));
+    }
+    let header = header(volume, datatype, b"rayseg image").map_err(|k| LoadError::new(path, k))?;
+    write_atomic(path, &header, bytes)
+}
+
+/// Header then data, gzip for `.gz`, through a temporary file renamed into place.
+fn write_atomic(path: &Path, header: &[u8], data: &[u8]) -> Result<(), LoadError> {
     let gz = path
         .file_name()
         .is_some_and(|n| n.to_string_lossy().to_ascii_lowercase().ends_with(".gz"));
@@ -32,10 +63,10 @@ pub fn save_label_map(path: &Path, labels: &[u8], reference: &Volume) -> Result<
     {
         let mut out = std::io::BufWriter::new(tmp.as_file_mut());
         if gz {
-            write_gzip(&mut out, &[&header, labels], GZIP_LEVEL, GZIP_CHUNK).map_err(io)?;
+            write_gzip(&mut out, &[header, data], GZIP_LEVEL, GZIP_CHUNK).map_err(io)?;
         } else {
-            out.write_all(&header).map_err(io)?;
-            out.write_all(labels).map_err(io)?;
+            out.write_all(header).map_err(io)?;
+            out.write_all(data).map_err(io)?;
         }
         out.flush().map_err(io)?;
     }
@@ -126,8 +157,20 @@ fn deflate_piece(input: &[u8], level: u32, last: bool) -> std::io::Result<(Vec<u
     Ok((out, crc))
 }
 
-/// A 352-byte little-endian NIfTI-1 header (348 + 4 extension bytes) for u8 data.
-fn label_header(v: &Volume) -> Result<Vec<u8>, LoadErrorKind> {
+const DT_UINT8: i16 = 2;
+
+/// Bits per voxel of a NIfTI datatype code this writer uses.
+fn bitpix(datatype: i16) -> i16 {
+    match datatype {
+        2 | 256 => 8,
+        4 | 512 => 16,
+        8 | 16 | 768 => 32,
+        _ => 64,
+    }
+}
+
+/// A 352-byte little-endian NIfTI-1 header (348 + 4 extension bytes).
+fn header(v: &Volume, datatype: i16, descrip: &[u8]) -> Result<Vec<u8>, LoadErrorKind> {
     if v.shape.iter().any(|&n| n > i16::MAX as usize) {
         return Err(LoadErrorKind::BadOption(format!(
             "grid {:?} exceeds NIfTI-1's 32767 per axis",
@@ -150,18 +193,17 @@ fn label_header(v: &Volume) -> Result<Vec<u8>, LoadErrorKind> {
     for (a, d) in dims.iter().enumerate() {
         put(&mut h, 40 + 2 * a, &d.to_le_bytes());
     }
-    put(&mut h, 70, &2i16.to_le_bytes()); // uint8
-    put(&mut h, 72, &8i16.to_le_bytes());
+    put(&mut h, 70, &datatype.to_le_bytes());
+    put(&mut h, 72, &bitpix(datatype).to_le_bytes());
     let (quat, offset, qfac, zooms) = quaternion_from_affine(&v.ras_from_voxel);
     let pixdim = [qfac, zooms[0], zooms[1], zooms[2], 0.0, 0.0, 0.0, 0.0];
     for (a, p) in pixdim.iter().enumerate() {
         put(&mut h, 76 + 4 * a, &(*p as f32).to_le_bytes());
     }
     put(&mut h, 108, &352f32.to_le_bytes()); // vox_offset
-    put(&mut h, 112, &1f32.to_le_bytes()); // scl_slope: labels are stored as-is
+    put(&mut h, 112, &1f32.to_le_bytes()); // scl_slope: values are stored as-is
     put(&mut h, 123, &[2u8]); // xyzt_units: mm
-    let descrip = b"rayseg label map";
-    put(&mut h, 148, descrip);
+    put(&mut h, 148, &descrip[..descrip.len().min(79)]);
     put(&mut h, 252, &QFORM_SCANNER_ANAT.to_le_bytes());
     put(&mut h, 254, &SFORM_ALIGNED_ANAT.to_le_bytes());
     for (a, q) in quat.iter().chain(offset.iter()).enumerate() {
