@@ -6,6 +6,7 @@ pub mod app;
 pub mod atomic_file;
 pub mod gpu;
 pub mod prefault;
+pub mod register;
 pub mod render;
 pub mod shader_variants;
 pub mod volume;

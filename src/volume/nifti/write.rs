@@ -24,6 +24,31 @@ pub fn save_label_map(path: &Path, labels: &[u8], reference: &Volume) -> Result<
         ))));
     }
     let header = label_header(reference).map_err(err)?;
+    write_nifti(path, &header, labels)
+}
+
+/// Saves one f32 per voxel on `reference`'s grid (a resampled image, say),
+/// atomically; `.nii.gz` is compressed.
+pub fn save_f32(path: &Path, values: &[f32], reference: &Volume) -> Result<(), LoadError> {
+    let err = |kind| LoadError::new(path, kind);
+    if values.len() != reference.voxel_count() {
+        return Err(err(LoadErrorKind::BadOption(format!(
+            "{} values for the grid {:?} of {} voxels",
+            values.len(),
+            reference.shape,
+            reference.voxel_count()
+        ))));
+    }
+    let mut header = label_header(reference).map_err(err)?;
+    header[70..72].copy_from_slice(&16i16.to_le_bytes()); // float32
+    header[72..74].copy_from_slice(&32i16.to_le_bytes());
+    header[148..148 + 16].copy_from_slice(b"rayseg float32\0\0");
+    let bytes: &[u8] = bytemuck::cast_slice(values);
+    write_nifti(path, &header, bytes)
+}
+
+fn write_nifti(path: &Path, header: &[u8], body: &[u8]) -> Result<(), LoadError> {
+    let labels = body;
     let gz = path
         .file_name()
         .is_some_and(|n| n.to_string_lossy().to_ascii_lowercase().ends_with(".gz"));
@@ -32,9 +57,9 @@ pub fn save_label_map(path: &Path, labels: &[u8], reference: &Volume) -> Result<
     {
         let mut out = std::io::BufWriter::new(tmp.as_file_mut());
         if gz {
-            write_gzip(&mut out, &[&header, labels], GZIP_LEVEL, GZIP_CHUNK).map_err(io)?;
+            write_gzip(&mut out, &[header, labels], GZIP_LEVEL, GZIP_CHUNK).map_err(io)?;
         } else {
-            out.write_all(&header).map_err(io)?;
+            out.write_all(header).map_err(io)?;
             out.write_all(labels).map_err(io)?;
         }
         out.flush().map_err(io)?;
