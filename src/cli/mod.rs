@@ -12,6 +12,7 @@ mod labelmap;
 mod mesh;
 mod phantom;
 mod provenance;
+mod register;
 mod render;
 mod slice;
 mod stats;
@@ -85,6 +86,8 @@ enum Command {
     ExportSeg(export_seg::ExportSegArgs),
     /// Write a label's surface as a watertight, smoothed mesh (STL, OBJ, PLY).
     Mesh(mesh::MeshArgs),
+    /// Rigid or affine registration (Mattes mutual information, multi-resolution); writes the transform as JSON and ITK .tfm.
+    Register(register::RegisterArgs),
 }
 
 /// How to pick the image inside a file or folder.
@@ -170,6 +173,7 @@ fn run_command(command: Command) -> anyhow::Result<()> {
         Command::Provenance(a) => provenance::run(a),
         Command::ExportSeg(a) => export_seg::run(a),
         Command::Mesh(a) => mesh::run(a),
+        Command::Register(a) => register::run(a),
     }
 }
 

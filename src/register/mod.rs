@@ -316,20 +316,6 @@ pub fn register(
             min_valid: (samples.len() / 10).max(32),
         };
         let evaluate = |p: &Params| metric.evaluate(p, true);
-        let (start, first): (Params, Evaluation) = match params.take() {
-            Some(p) => match evaluate(&p) {
-                Some(e) => (p, e),
-                // The finer level's samples left the moving image entirely.
-                None => return Err(no_overlap(chosen.as_str().into(), &metric)),
-            },
-            None => {
-                let (p, e, how) = initialise(options, &fixed_image, &moving_image, &evaluate)
-                    .ok_or_else(|| no_overlap(tried(options.initializer), &metric))?;
-                chosen = how;
-                initial_metric = e.value;
-                (p, e)
-            }
-        };
         let level_voxel_mm = shrink as f64 * mean_spacing;
         let settings = optimizer::Settings {
             initial_step_mm: options.initial_step_voxels * level_voxel_mm,
@@ -337,6 +323,25 @@ pub fn register(
             max_iterations: options.max_iterations,
         };
         let mut iterations = 0;
+        let (start, first): (Params, Evaluation) = match params.take() {
+            Some(p) => match evaluate(&p) {
+                Some(e) => (p, e),
+                // The finer level's samples left the moving image entirely.
+                None => return Err(no_overlap(chosen.as_str().into(), &metric)),
+            },
+            None => {
+                let refine = |p: Params, e: Evaluation| {
+                    let scales = optimizer::physical_scales(&p, &samples);
+                    optimizer::minimise(p, e, &scales, &settings, &evaluate)
+                };
+                let start = initialise(options, &fixed_image, &moving_image, &evaluate, refine)
+                    .ok_or_else(|| no_overlap(tried(options.initializer), &metric))?;
+                chosen = start.how;
+                initial_metric = start.initial_metric;
+                iterations += start.iterations;
+                (start.params, start.evaluation)
+            }
+        };
         let mut start = (start, first);
         // Affine: settle the rigid part first at the coarsest level, so the
         // 12 parameters start near the answer.
@@ -408,14 +413,30 @@ fn no_overlap(tried: String, metric: &Mattes) -> RegisterError {
     }
 }
 
-/// The starting transform: the asked-for initialiser, or under Auto the one
-/// of geometry, moments and identity with the lowest metric.
+/// Where the first level starts.
+struct Start {
+    params: Params,
+    evaluation: Evaluation,
+    how: Initializer,
+    /// Metric of the chosen initialiser before any optimisation.
+    initial_metric: f64,
+    /// Evaluations spent choosing.
+    iterations: usize,
+}
+
+/// The starting transform (rigid; the affine stage follows in `register`):
+/// the asked-for initialiser, or under Auto the one of geometry, moments and
+/// identity whose rigid optimisation at the coarsest level ends lowest. The
+/// starting values alone choose badly when something outside the fixed mask
+/// (a table, another field of view) drags the moments or the grid centre
+/// away; a coarse optimisation from each costs little and tells them apart.
 fn initialise(
     options: &RegisterOptions,
     fixed: &Image,
     moving: &Image,
     evaluate: &impl Fn(&Params) -> Option<Evaluation>,
-) -> Option<(Params, Evaluation, Initializer)> {
+    refine: impl Fn(Params, Evaluation) -> optimizer::Outcome,
+) -> Option<Start> {
     let candidates: &[Initializer] = match options.initializer {
         Initializer::Auto => &[
             Initializer::Geometry,
@@ -424,18 +445,40 @@ fn initialise(
         ],
         ref one => std::slice::from_ref(one),
     };
-    // The rigid stage comes first for affine too (see `register`).
-    let mut best: Option<(Params, Evaluation, Initializer)> = None;
+    let mut best: Option<Start> = None;
+    let mut spent = 0;
     for &how in candidates {
         let (centre, translation) =
             init::centre_and_translation(how, fixed, moving, options.fixed_mask.as_deref());
         let mut p = Params::identity(TransformKind::Rigid, centre);
         p.set_translation(translation);
-        if let Some(e) = evaluate(&p)
-            && best.as_ref().is_none_or(|b| e.value < b.1.value)
+        let Some(e) = evaluate(&p) else { continue };
+        let initial_metric = e.value;
+        let (params, evaluation) = if candidates.len() > 1 {
+            let out = refine(p, e);
+            spent += out.iterations;
+            let Some(e) = evaluate(&out.params) else {
+                continue;
+            };
+            (out.params, e)
+        } else {
+            (p, e)
+        };
+        if best
+            .as_ref()
+            .is_none_or(|b| evaluation.value < b.evaluation.value)
         {
-            best = Some((p, e, how));
+            best = Some(Start {
+                params,
+                evaluation,
+                how,
+                initial_metric,
+                iterations: 0,
+            });
         }
     }
-    best
+    best.map(|b| Start {
+        iterations: spent,
+        ..b
+    })
 }
