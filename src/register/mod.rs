@@ -332,7 +332,7 @@ pub fn register(
             None => {
                 let refine = |p: Params, e: Evaluation| {
                     let scales = optimizer::physical_scales(&p, &samples);
-                    optimizer::minimise(p, e, &scales, &settings, &evaluate)
+                    optimizer::minimise(p, e, &scales, &settings, evaluate)
                 };
                 let start = initialise(options, &fixed_image, &moving_image, &evaluate, refine)
                     .ok_or_else(|| no_overlap(tried(options.initializer), &metric))?;
@@ -347,14 +347,14 @@ pub fn register(
         // 12 parameters start near the answer.
         if options.kind == TransformKind::Affine && l == 0 {
             let scales = optimizer::physical_scales(&start.0, &samples);
-            let out = optimizer::minimise(start.0, start.1, &scales, &settings, &evaluate);
+            let out = optimizer::minimise(start.0, start.1, &scales, &settings, evaluate);
             iterations += out.iterations;
             let p = out.params.to_affine();
             let e = evaluate(&p).ok_or_else(|| no_overlap(chosen.as_str().into(), &metric))?;
             start = (p, e);
         }
         let scales = optimizer::physical_scales(&start.0, &samples);
-        let out = optimizer::minimise(start.0, start.1, &scales, &settings, &evaluate);
+        let out = optimizer::minimise(start.0, start.1, &scales, &settings, evaluate);
         iterations += out.iterations;
         final_metric = out.value;
         levels.push(LevelReport {

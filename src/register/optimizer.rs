@@ -98,7 +98,7 @@ pub fn minimise(
             .map(|(g, s)| g / s)
             .collect();
         let norm = scaled.iter().map(|g| g * g).sum::<f64>().sqrt();
-        if !(norm > 1e-300) {
+        if norm.is_nan() || norm <= 1e-300 {
             break StopReason::ZeroGradient;
         }
         let direction: Vec<f64> = scaled.iter().map(|g| g / norm).collect();
