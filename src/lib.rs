@@ -7,6 +7,7 @@ pub mod atomic_file;
 pub mod cohort;
 pub mod gpu;
 pub mod prefault;
+pub mod register;
 pub mod render;
 pub mod shader_variants;
 pub mod volume;

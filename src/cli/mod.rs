@@ -13,6 +13,7 @@ mod labelmap;
 mod mesh;
 mod phantom;
 mod provenance;
+mod register;
 mod render;
 mod slice;
 mod stats;
@@ -88,6 +89,8 @@ enum Command {
     Mesh(mesh::MeshArgs),
     /// Reviewed label maps of a cohort manifest as an nnU-Net v2 dataset or a MONAI datalist.
     ExportDataset(export_dataset::ExportDatasetArgs),
+    /// Rigid or affine registration (Mattes mutual information, multi-resolution); writes the transform as JSON and ITK .tfm.
+    Register(register::RegisterArgs),
 }
 
 /// How to pick the image inside a file or folder.
@@ -174,6 +177,7 @@ fn run_command(command: Command) -> anyhow::Result<()> {
         Command::ExportSeg(a) => export_seg::run(a),
         Command::Mesh(a) => mesh::run(a),
         Command::ExportDataset(a) => export_dataset::run(a),
+        Command::Register(a) => register::run(a),
     }
 }
 

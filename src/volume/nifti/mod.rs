@@ -13,7 +13,7 @@ use header::{AffineSource, Header};
 use super::{LoadError, LoadErrorKind, LoadOptions, Modality, Provenance, Volume, VoxelData};
 
 pub use header::{NIFTI1_SIZE, NIFTI2_SIZE};
-pub use write::{save_image, save_label_map, write_gzip};
+pub use write::{save_f32, save_image, save_label_map, write_gzip};
 
 /// Deflate cannot expand data by more than about 1032:1; a header that claims
 /// more voxel bytes than that is lying, whatever the gzip trailer says.

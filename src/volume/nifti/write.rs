@@ -53,6 +53,22 @@ pub fn save_image(path: &Path, volume: &Volume) -> Result<(), LoadError> {
     write_atomic(path, &header, bytes)
 }
 
+/// Saves one f32 per voxel on `reference`'s grid (a resampled image, say),
+/// atomically; `.nii.gz` is compressed.
+pub fn save_f32(path: &Path, values: &[f32], reference: &Volume) -> Result<(), LoadError> {
+    let err = |kind| LoadError::new(path, kind);
+    if values.len() != reference.voxel_count() {
+        return Err(err(LoadErrorKind::BadOption(format!(
+            "{} values for the grid {:?} of {} voxels",
+            values.len(),
+            reference.shape,
+            reference.voxel_count()
+        ))));
+    }
+    let header = header(reference, 16, b"rayseg float32").map_err(err)?;
+    write_atomic(path, &header, bytemuck::cast_slice(values))
+}
+
 /// Header then data, gzip for `.gz`, through a temporary file renamed into place.
 fn write_atomic(path: &Path, header: &[u8], data: &[u8]) -> Result<(), LoadError> {
     let gz = path
