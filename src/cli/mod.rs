@@ -16,6 +16,7 @@ mod render;
 mod slice;
 mod stats;
 mod timing;
+mod track;
 mod view;
 
 use std::path::PathBuf;
@@ -85,6 +86,8 @@ enum Command {
     ExportSeg(export_seg::ExportSegArgs),
     /// Write a label's surface as a watertight, smoothed mesh (STL, OBJ, PLY).
     Mesh(mesh::MeshArgs),
+    /// Track lesions over time points; RECIST 1.1 and volumetric response.
+    Track(track::TrackArgs),
 }
 
 /// How to pick the image inside a file or folder.
@@ -170,6 +173,7 @@ fn run_command(command: Command) -> anyhow::Result<()> {
         Command::Provenance(a) => provenance::run(a),
         Command::ExportSeg(a) => export_seg::run(a),
         Command::Mesh(a) => mesh::run(a),
+        Command::Track(a) => track::run(a),
     }
 }
 
