@@ -141,6 +141,9 @@ fn invertible(m: &DMat4) -> bool {
         && m.row(3) == glam::DVec4::W
 }
 
+/// A component's track (index into the tracks) and how it joined it.
+type TrackLink = (usize, MatchedBy);
+
 /// One lesion across time points while tracking.
 struct Track {
     id: u32,
@@ -251,8 +254,7 @@ pub fn track(
             })
             .collect();
         // Per component: (track index, link) or new.
-        let (links, merged_into): (Vec<Option<(usize, MatchedBy)>>, Vec<Option<usize>>) = if t == 0
-        {
+        let (links, merged_into): (Vec<Option<TrackLink>>, Vec<Option<usize>>) = if t == 0 {
             (vec![None; comps.len()], Vec::new())
         } else if options.by_label {
             let links = comps
