@@ -420,6 +420,9 @@ fn merge_and_split() {
         (17.0f64 * 17.0 + 16.0 * 16.0).sqrt(),
         "joint",
     );
+    // The 5 mm non-target merged into the target has not disappeared.
+    assert_eq!(r.non_targets, vec![2]);
+    assert_eq!(r.responses[0].recist.categories.non_target, NonCrNonPd);
 
     let mut t2 = Map::new();
     t2.set(1, 5..=12, 5..=21, 8..=8)
@@ -794,4 +797,24 @@ fn cli_tracks_nifti_time_points_with_transforms() {
     let out = rayseg(&["--transform".as_ref(), t1.as_os_str()]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("one per follow-up"));
+}
+
+#[test]
+fn connectivity_6_by_default_26_on_request() {
+    // Two boxes touching only along an edge.
+    let mut m = Map::new();
+    m.set(1, 5..=9, 5..=9, 8..=8)
+        .set(1, 10..=14, 10..=14, 8..=8);
+    assert_eq!(run(&[m.clone()], &TrackOptions::default()).lesions.len(), 2);
+    let full = TrackOptions {
+        connectivity: rayseg::annotate::track::Connectivity::TwentySix,
+        ..TrackOptions::default()
+    };
+    let r = run(&[m], &full);
+    assert_eq!(r.lesions.len(), 1);
+    close(long(&r, 1, 0), (2.0f64 * 81.0).sqrt(), "joined diagonal");
+    assert!(
+        r.responses.is_empty(),
+        "baseline only: no follow-up to assess"
+    );
 }

@@ -87,7 +87,9 @@ pub struct TrackOptions {
     /// Centroid distance (baseline RAS) within which lesions left unmatched
     /// by overlap are paired.
     pub match_distance_mm: f64,
-    /// Target lesion ids, in place of the largest measurable ones.
+    /// Target lesion ids (baseline lesions, at most 5) in place of the
+    /// largest measurable ones; not checked for measurability: a reader's
+    /// choice.
     pub targets: Option<Vec<u32>>,
 }
 
@@ -397,9 +399,15 @@ pub fn track(
             .map(|e| f(&e.measurement))
             .sum()
     };
+    // A lesion merged into another has not disappeared: it still counts
+    // against CR (its diameter is in the lesion it joined).
     let present_of = |ids: &[u32], t: usize| {
         ids.iter()
-            .filter(|&&id| by_id(id).is_some_and(|k| k.present_at(t)))
+            .filter(|&&id| {
+                by_id(id)
+                    .and_then(|k| k.at(t))
+                    .is_some_and(|e| e.status.present() || e.status == Status::Merged)
+            })
             .count()
     };
     let long_sums: Vec<f64> = (0..scans.len())
