@@ -17,4 +17,5 @@ pub mod provenance;
 pub mod seeds;
 pub mod stats;
 pub mod terminology;
+pub mod track;
 pub mod undo;

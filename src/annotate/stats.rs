@@ -227,6 +227,49 @@ pub fn label_stats_in(
     Ok(out)
 }
 
+/// RECIST axes of one region (the long axis, the short axis, and where).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct RecistAxes {
+    pub long_mm: f64,
+    pub short_mm: f64,
+    /// Slice index along `axis` (0 = i, 1 = j, 2 = k).
+    pub slice: usize,
+    pub axis: usize,
+}
+
+/// RECIST axes, as [`LabelStats`] reports them, of the region `inside`: one
+/// bool per voxel of the inclusive box `lo..=hi` of a grid with voxel-to-RAS
+/// matrix `ras_from_voxel` (i fastest). One connected component of a label,
+/// say, measured apart from the label's other components. `None` when the
+/// region is empty or `inside` does not fill the box.
+pub fn recist_axes(
+    ras_from_voxel: &DMat4,
+    lo: [usize; 3],
+    hi: [usize; 3],
+    inside: Vec<bool>,
+) -> Option<RecistAxes> {
+    if (0..3).any(|a| hi[a] < lo[a]) {
+        return None;
+    }
+    let size = [0, 1, 2].map(|a| hi[a] + 1 - lo[a]);
+    if inside.len() != size.iter().product::<usize>() || !inside.contains(&true) {
+        return None;
+    }
+    let mask = Mask {
+        lo,
+        size,
+        bits: inside,
+    };
+    let axis = SlicePlane::Axial.grid_axis(ras_from_voxel);
+    let (long_mm, short_mm, slice) = mask.recist(ras_from_voxel, axis);
+    Some(RecistAxes {
+        long_mm,
+        short_mm,
+        slice,
+        axis,
+    })
+}
+
 fn centre(m: &DMat4, ijk: [usize; 3]) -> DVec3 {
     m.transform_point3(DVec3::new(ijk[0] as f64, ijk[1] as f64, ijk[2] as f64))
 }

@@ -18,6 +18,7 @@ mod render;
 mod slice;
 mod stats;
 mod timing;
+mod track;
 mod view;
 
 use std::path::PathBuf;
@@ -91,6 +92,8 @@ enum Command {
     ExportDataset(export_dataset::ExportDatasetArgs),
     /// Rigid or affine registration (Mattes mutual information, multi-resolution); writes the transform as JSON and ITK .tfm.
     Register(register::RegisterArgs),
+    /// Track lesions over time points; RECIST 1.1 and volumetric response.
+    Track(track::TrackArgs),
 }
 
 /// How to pick the image inside a file or folder.
@@ -178,6 +181,7 @@ fn run_command(command: Command) -> anyhow::Result<()> {
         Command::Mesh(a) => mesh::run(a),
         Command::ExportDataset(a) => export_dataset::run(a),
         Command::Register(a) => register::run(a),
+        Command::Track(a) => track::run(a),
     }
 }
 
