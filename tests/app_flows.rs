@@ -712,6 +712,7 @@ fn second_time_point_side_by_side_fused_and_lesion_table() {
                 image: image2,
                 labels: Some(labels2),
                 transform: Some(transform),
+                fused: false,
             }),
         },
         false,

@@ -36,6 +36,8 @@ pub struct SecondSource {
     /// `moving_ras_from_fixed_ras` (JSON); none = identity (same scanner
     /// coordinates: another series of the same session).
     pub transform: Option<PathBuf>,
+    /// Start fused (else side by side).
+    pub fused: bool,
 }
 
 /// How the second image is shown.
@@ -369,7 +371,11 @@ impl RaysegApp {
             transform_source,
             fusion_lut: Lut::Hot,
             opacity: 0.5,
-            mode: CompareMode::SideBySide,
+            mode: if source.fused {
+                CompareMode::Fused
+            } else {
+                CompareMode::SideBySide
+            },
             plane: SlicePlane::Axial,
             slice: SliceViewState::default(),
             cursor_ras_mm: DVec3::ZERO,
@@ -396,6 +402,7 @@ impl RaysegApp {
                     image,
                     labels: None,
                     transform: None,
+                    fused: false,
                 }),
                 None => self.second.prompt = Some(Default::default()),
             }
@@ -411,13 +418,19 @@ impl RaysegApp {
             .default_open(true)
             .show(ui, |ui| {
                 if let Some(l) = &self.second.loading {
+                    let name = l
+                        .source
+                        .image
+                        .file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy();
                     ui.horizontal(|ui| {
                         ui.spinner();
-                        ui.label(format!(
-                            "Loading {} - {}",
-                            l.source.image.display(),
-                            l.image.stage()
-                        ));
+                        // Truncated: a long path must not widen the side panel.
+                        ui.add(
+                            egui::Label::new(format!("Loading {name} - {}", l.image.stage()))
+                                .truncate(),
+                        );
                     });
                 }
                 let fixed = self.doc.as_ref().map(|d| d.volume.clone());
@@ -427,8 +440,11 @@ impl RaysegApp {
                     }
                     return;
                 };
-                ui.label(format!("{}  {:?}", s.file_name(), s.volume.shape));
-                ui.label(format!("Transform: {}", s.transform_source));
+                ui.add(
+                    egui::Label::new(format!("{}  {:?}", s.file_name(), s.volume.shape)).truncate(),
+                );
+                ui.add(egui::Label::new(format!("Transform: {}", s.transform_source)).truncate())
+                    .on_hover_text(&s.transform_source);
                 ui.horizontal(|ui| {
                     for m in CompareMode::ALL {
                         ui.selectable_value(&mut s.mode, m, m.name());
@@ -527,6 +543,7 @@ impl RaysegApp {
                     image,
                     labels: path(&fields[1]),
                     transform: path(&fields[2]),
+                    fused: false,
                 });
                 self.second.prompt = None;
                 match source {

@@ -34,6 +34,9 @@ pub struct ViewArgs {
     /// (both in the same scanner coordinates).
     #[arg(long, value_name = "T.json", requires = "second")]
     pub transform: Option<PathBuf>,
+    /// Start with the second image fused over the first (else side by side).
+    #[arg(long, requires = "second")]
+    pub fused: bool,
     /// Render the window once the views have content, save it as PNG and exit.
     #[arg(long)]
     pub screenshot: Option<PathBuf>,
@@ -74,6 +77,7 @@ pub fn run(args: ViewArgs) -> anyhow::Result<()> {
             image,
             labels: args.second_labels,
             transform: args.transform,
+            fused: args.fused,
         }),
         ..AppConfig::default()
     };
