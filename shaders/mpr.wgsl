@@ -2,8 +2,12 @@
 // colour through a LUT, blend labels, draw the crosshair. One invocation per pixel.
 // The CPU reference is rayseg::render::mpr::render_cpu; keep the two in step.
 //
-// Shader def (src/gpu/shader.rs): FORMAT, the volume texture's texel type: 0 r16sint,
-// 1 r32float, 2 rg8uint voxel pairs (the voxel in x).
+// Shader defs (src/gpu/shader.rs): FORMAT, the volume texture's texel type: 0 r16sint,
+// 1 r32float, 2 rg8uint voxel pairs (the voxel in x); OVERLAY, true for the fusion
+// overlay (a second image drawn over the first): the pixel gets alpha
+// overlay_alpha where the image is inside and above the window's bottom, else 0
+// (also on the crosshair, which the image below draws); no labels.
+// CPU reference of the overlay: rayseg::render::mpr::render_cpu_overlay.
 
 // Keep in sync with `MprUniforms` in src/render/mpr.rs (128 bytes).
 struct Params {
@@ -23,7 +27,8 @@ struct Params {
     // Crosshair column and row; -1 = none.
     crosshair: vec2<i32>,
     crosshair_rgba: u32,
-    _pad: u32,
+    // Overlay opacity 0..=255 (OVERLAY variants only).
+    overlay_alpha: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -123,13 +128,25 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
 
     var rgb = vec3<u32>(0u);
+    var grey = 0u;
     if count > 0u {
         var value = acc;
         if params.slab_mode == 2u {
             value = acc / f32(count);
         }
-        rgb = unpack(luts[window_grey(value)]).xyz;
+        grey = window_grey(value);
+        rgb = unpack(luts[grey]).xyz;
     }
+
+#if OVERLAY == true
+    var alpha = 0.0;
+    let on_crosshair = i32(gid.x) == params.crosshair.x || i32(gid.y) == params.crosshair.y;
+    if count > 0u && grey > 0u && !on_crosshair {
+        alpha = f32(params.overlay_alpha) / 255.0;
+    }
+    textureStore(out_tex, vec2<i32>(gid.xy), vec4<f32>(vec3<f32>(rgb) / 255.0, alpha));
+    return;
+#else
 
     if params.label_mode != 0u {
         let label = label_at(centre);
@@ -149,4 +166,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         rgb = unpack(params.crosshair_rgba).xyz;
     }
     textureStore(out_tex, vec2<i32>(gid.xy), vec4<f32>(vec3<f32>(rgb) / 255.0, 1.0));
+#endif
 }

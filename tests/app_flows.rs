@@ -43,14 +43,26 @@ fn harness(source: Source, config_dir: Option<PathBuf>) -> H {
 }
 
 fn harness_with(source: Source, config_dir: Option<PathBuf>, draft_model: Option<&str>) -> H {
-    let config = AppConfig {
+    harness_config(AppConfig {
         source,
         screenshot: None,
         config_dir,
         draft_model: draft_model.map(str::to_owned),
-    };
+        second: None,
+    })
+}
+
+fn harness_config(config: AppConfig) -> H {
+    harness_checked(config, true)
+}
+
+/// `accessibility_check`: false where the labels panel shows more than one
+/// label: its per-label name fields and the review/terminology combo boxes
+/// have no accessible names (not this test's subject).
+fn harness_checked(config: AppConfig, accessibility_check: bool) -> H {
     let mut h = Harness::builder()
         .with_size(SIZE)
+        .with_accessibility_check(accessibility_check)
         .wgpu_setup(wgpu_setup())
         .build_eframe(move |cc| RaysegApp::new(cc, config));
     assert_eq!(h.state().fatal_error(), None, "GPU self-check must pass");
@@ -604,4 +616,182 @@ fn a_draft_opens_and_its_provenance_follows_the_edits() {
     let sha = sha2::Sha256::digest(std::fs::read(&draft_path).unwrap());
     let hex: String = sha.iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(second.params["file_sha256"], hex.as_str());
+}
+
+/// Two time points of one small synthetic patient: the second scan's grid is
+/// the first's moved by `shift_mm` in scanner space (same voxels), so
+/// moving_ras_from_fixed_ras is that translation. Lesion 1 shrinks, lesion 2
+/// goes, lesion 3 is new. Returns (image 1, labels 1, image 2, labels 2,
+/// transform JSON).
+fn two_time_points(dir: &Path, shift_mm: glam::DVec3) -> [PathBuf; 5] {
+    use glam::{DMat4, DVec3};
+    use rayseg::volume::nifti::save_label_map;
+    use rayseg::volume::{Modality, Volume, VoxelData};
+    let shape = [40usize, 36, 30];
+    let fixed_ras_from_voxel = DMat4::from_translation(DVec3::new(-60.0, -54.0, -45.0))
+        * DMat4::from_scale(DVec3::splat(3.0));
+    let n: usize = shape.iter().product();
+    let grid = |m: DMat4| Volume::new(shape, VoxelData::U8(vec![0; n]), m, Modality::Mr);
+    let fixed = grid(fixed_ras_from_voxel).expect("fixed grid");
+    let moving = grid(DMat4::from_translation(shift_mm) * fixed_ras_from_voxel).expect("grid");
+    // Anatomy by the first scan's RAS (mm): the same voxel arrays for both.
+    let ras = |idx: usize| {
+        let ijk = [
+            idx % shape[0],
+            (idx / shape[0]) % shape[1],
+            idx / (shape[0] * shape[1]),
+        ];
+        fixed.ras_from_index(DVec3::new(ijk[0] as f64, ijk[1] as f64, ijk[2] as f64))
+    };
+    let ball = |p: DVec3, c: DVec3, r: f64| (p - c).length() <= r;
+    let (c1, c2, c3) = (
+        DVec3::new(6.0, 3.0, 0.0),
+        DVec3::new(-30.0, 21.0, -12.0),
+        DVec3::new(27.0, -24.0, 15.0),
+    );
+    let mut image = vec![0u8; n];
+    let (mut labels1, mut labels2) = (vec![0u8; n], vec![0u8; n]);
+    for idx in 0..n {
+        let p = ras(idx);
+        image[idx] = if ball(p, DVec3::ZERO, 50.0) { 60 } else { 5 };
+        if ball(p, c1, 12.0) {
+            image[idx] = 200;
+            labels1[idx] = 1;
+        }
+        if ball(p, c1, 9.0) {
+            labels2[idx] = 1;
+        }
+        if ball(p, c2, 6.0) {
+            labels1[idx] = 2;
+        }
+        if ball(p, c3, 6.0) {
+            labels2[idx] = 3;
+        }
+    }
+    let paths = [
+        "t1.nii.gz",
+        "t1_labels.nii.gz",
+        "t2.nii.gz",
+        "t2_labels.nii.gz",
+        "t2_from_t1.json",
+    ]
+    .map(|n| dir.join(n));
+    save_label_map(&paths[0], &image, &fixed).expect("image 1");
+    save_label_map(&paths[1], &labels1, &fixed).expect("labels 1");
+    save_label_map(&paths[2], &image, &moving).expect("image 2");
+    save_label_map(&paths[3], &labels2, &moving).expect("labels 2");
+    let json = serde_json::json!({
+        "moving_ras_from_fixed_ras": [
+            [1.0, 0.0, 0.0, shift_mm.x],
+            [0.0, 1.0, 0.0, shift_mm.y],
+            [0.0, 0.0, 1.0, shift_mm.z],
+            [0.0, 0.0, 0.0, 1.0],
+        ],
+    });
+    std::fs::write(&paths[4], json.to_string()).expect("transform");
+    paths
+}
+
+#[test]
+fn second_time_point_side_by_side_fused_and_lesion_table() {
+    use glam::DVec3;
+    use rayseg::app::second_image::{CompareMode, SecondSource};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let shift_mm = DVec3::new(9.0, -6.0, 12.0);
+    let [image1, labels1, image2, labels2, transform] = two_time_points(dir.path(), shift_mm);
+    let mut h = harness_checked(
+        AppConfig {
+            source: Source::Path {
+                image: image1,
+                labels: Some(labels1),
+            },
+            screenshot: None,
+            config_dir: None,
+            draft_model: None,
+            second: Some(SecondSource {
+                image: image2,
+                labels: Some(labels2),
+                transform: Some(transform),
+                fused: false,
+            }),
+        },
+        false,
+    );
+    settle(&mut h);
+    assert_eq!(h.state().errors(), &[] as &[String]);
+    let second = h.state().second().expect("second image loaded");
+    assert_eq!(second.mode, CompareMode::SideBySide);
+    let t = second
+        .moving_ras_from_fixed_ras
+        .transform_point3(DVec3::ZERO);
+    assert!((t - shift_mm).length() < 1e-9, "transform read: {t}");
+
+    // Side by side: the first image's axial view on the left, the second's on the right.
+    let left = RaysegApp::view_rect(&h.ctx, ViewKind::Axial).expect("axial view");
+    let right = RaysegApp::second_view_rect(&h.ctx).expect("second image's pane");
+    assert!(left.max.x <= right.min.x && (left.width() - right.width()).abs() < 1.0);
+    // The linked crosshair: the first image's point p shows at p + shift.
+    let linked = |h: &H| {
+        let cursor = h.state().viewer().expect("viewer").cursor_ras_mm;
+        let s = h.state().second().expect("second");
+        (cursor, s.cursor_ras_mm, s.cursor_voxel())
+    };
+    let (p, q, _) = linked(&h);
+    assert!((q - (p + shift_mm)).length() < 1e-9, "{p} -> {q}");
+
+    // A click in the second image moves both crosshairs (through the inverse),
+    // onto the same anatomy: the same voxel of both scans (same voxel arrays).
+    let target = right.center() + Vec2::new(-37.0, 23.0);
+    move_to(&mut h, target);
+    press(&mut h, target, true);
+    press(&mut h, target, false);
+    h.step();
+    let (p2, q2, voxel2) = linked(&h);
+    assert!((p2 - p).length() > 3.0, "the first image's crosshair moved");
+    assert!((q2 - (p2 + shift_mm)).length() < 1e-9);
+    let doc = h.state().document().expect("document");
+    let voxel1 = doc.volume.index_from_ras(p2);
+    assert!(
+        (voxel1 - voxel2).length() < 1e-6,
+        "same anatomy: first {voxel1}, second {voxel2}"
+    );
+
+    // Fused: the overlay's own colour map and opacity.
+    h.get_by_label("Fused").click();
+    h.step();
+    h.step();
+    assert_eq!(h.state().second().expect("second").mode, CompareMode::Fused);
+    assert!(RaysegApp::view_rect(&h.ctx, ViewKind::Coronal).is_some());
+    h.get_by_role_and_label(egui::accesskit::Role::Slider, "Fusion opacity")
+        .set_value_accesskit(0.25);
+    h.step();
+    h.step();
+    let opacity = h.state().second().expect("second").opacity;
+    assert!((opacity - 0.25).abs() < 1e-6, "opacity {opacity}");
+    let frames = h.state().gpu_frames();
+    h.render().expect("render the fused views");
+    assert!(
+        h.state().gpu_frames() > frames,
+        "the overlays were rendered"
+    );
+    assert_eq!(h.state().errors(), &[] as &[String], "no GPU errors");
+
+    // The lesion table: lesion 1 shrank, 2 went, 3 is new: progression.
+    h.get_by_label("Lesion table").click();
+    h.step();
+    h.step();
+    let table = h.state().lesion_table().expect("table");
+    let ids: Vec<u32> = table.rows.iter().map(|r| r.lesion_id).collect();
+    assert_eq!(ids, [1, 2, 3]);
+    let statuses: Vec<&str> = table.rows.iter().map(|r| r.status.as_str()).collect();
+    assert_eq!(statuses[1..], ["gone", "new"]);
+    assert!(
+        statuses[0].starts_with('-'),
+        "lesion 1 shrank: {}",
+        statuses[0]
+    );
+    assert!(table.response.starts_with("PD"), "{}", table.response);
+    for text in ["1 Label 1", "2 Label 2", "3 Label 3", "gone", "new"] {
+        h.get_by_label(text);
+    }
 }

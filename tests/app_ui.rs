@@ -31,6 +31,7 @@ fn harness(size: Vec2) -> Harness<'static, RaysegApp> {
         screenshot: None,
         config_dir: None,
         draft_model: None,
+        second: None,
     };
     let mut h = Harness::builder()
         .with_size(size)

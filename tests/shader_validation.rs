@@ -97,13 +97,13 @@ fn every_shader_file_is_built() {
 
 #[test]
 fn variant_counts() {
-    // selfcheck 1, mpr 3, brush 6, grow 10 threshold + 5 passes, mesh 1, and per
+    // selfcheck 1, mpr 3 opaque + 3 fusion overlay, brush 6, grow 10 threshold + 5 passes, mesh 1, and per
     // format a brick pass plus the raymarch keys (each but column DVR also with
     // the surface layer).
     let all = rayseg::shader_variants::all();
     let count = |shader: Shader| all.iter().filter(|v| v.shader == shader).count();
     assert_eq!(count(Shader::SelfCheck), 1);
-    assert_eq!(count(Shader::Mpr), 3);
+    assert_eq!(count(Shader::Mpr), 6);
     assert_eq!(count(Shader::BrickMinmax), 3);
     assert_eq!(count(Shader::Brush), 6);
     assert_eq!(count(Shader::GrowThreshold), 10);

@@ -6,6 +6,7 @@ use super::*;
 impl RaysegApp {
     pub(super) fn dialogs(&mut self, ctx: &egui::Context) {
         help::show(ctx, &mut self.show_help);
+        self.second_dialogs(ctx);
         if !self.errors.is_empty() {
             let mut clear = false;
             egui::Window::new("Messages")

@@ -176,7 +176,9 @@ pub struct GpuResources {
     brush: Option<Result<Brush, String>>,
 }
 
-const BLIT_WGSL: &str = r#"
+/// Draws a view's image as one triangle; the `_alpha` entry points keep the
+/// image's alpha for blending (the fusion overlay, `app::second_gpu`).
+pub(super) const BLIT_WGSL: &str = r#"
 @group(0) @binding(0) var img: texture_2d<f32>;
 @group(0) @binding(1) var samp: sampler;
 struct VsOut { @builtin(position) pos: vec4<f32>, @location(0) uv: vec2<f32> };
@@ -195,6 +197,13 @@ struct VsOut { @builtin(position) pos: vec4<f32>, @location(0) uv: vec2<f32> };
 @fragment fn fs_srgb(in: VsOut) -> @location(0) vec4<f32> {
     let c = textureSample(img, samp, in.uv).rgb;
     return vec4<f32>(pow(c, vec3<f32>(2.2)), 1.0);
+}
+@fragment fn fs_linear_alpha(in: VsOut) -> @location(0) vec4<f32> {
+    return textureSample(img, samp, in.uv);
+}
+@fragment fn fs_srgb_alpha(in: VsOut) -> @location(0) vec4<f32> {
+    let c = textureSample(img, samp, in.uv);
+    return vec4<f32>(pow(c.rgb, vec3<f32>(2.2)), c.a);
 }
 "#;
 

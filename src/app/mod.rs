@@ -12,9 +12,13 @@ mod gpu_grow;
 pub mod help;
 pub mod journal;
 pub mod labels_panel;
+pub mod lesion_table;
 pub mod loading;
 mod panels;
 mod provenance_panel;
+pub mod registration;
+mod second_gpu;
+pub mod second_image;
 mod seeds_tool;
 pub mod state;
 pub mod surfaces;
@@ -53,6 +57,8 @@ pub struct AppConfig {
     /// The first source's label map is this model's draft (`--draft-model`):
     /// journaled as such, and the labels panel shows what people changed.
     pub draft_model: Option<String>,
+    /// A second image (another time point or modality) to open beside the first.
+    pub second: Option<second_image::SecondSource>,
 }
 
 impl Default for AppConfig {
@@ -62,6 +68,7 @@ impl Default for AppConfig {
             screenshot: None,
             config_dir: config::config_dir(),
             draft_model: None,
+            second: None,
         }
     }
 }
@@ -173,6 +180,8 @@ pub struct RaysegApp {
     screenshot_requested: bool,
     screenshot_frames: u32,
     pub screenshot_result: ScreenshotResult,
+    /// The second image: side by side, fused, the lesion table (`second_image`).
+    second: second_image::SecondState,
 }
 
 impl RaysegApp {
@@ -203,7 +212,8 @@ impl RaysegApp {
         });
         let recent = config::RecentFiles::load(config.config_dir.as_deref());
         let loading = Some(Loading::start(config.source.clone()));
-        RaysegApp {
+        let second = config.second.clone();
+        let mut app = RaysegApp {
             config,
             doc: None,
             viewer: None,
@@ -246,7 +256,12 @@ impl RaysegApp {
             screenshot_requested: false,
             screenshot_frames: 0,
             screenshot_result: Arc::new(Mutex::new(None)),
+            second: Default::default(),
+        };
+        if let Some(source) = second {
+            app.open_second(source);
         }
+        app
     }
 
     /// The open document (tests assert on its mask and statistics).
@@ -304,6 +319,7 @@ impl RaysegApp {
             || self.stats_job.is_some()
             || self.doc.as_ref().is_some_and(|d| !d.stats_current())
             || self.viewer.as_ref().is_some_and(|v| v.surfaces_busy())
+            || self.second.busy()
     }
 
     pub fn errors(&self) -> &[String] {
@@ -351,6 +367,7 @@ impl RaysegApp {
     fn poll_workers(&mut self) {
         self.poll_seeds();
         self.poll_effect();
+        self.poll_second();
         if let Some(result) = self.loading.as_ref().and_then(Loading::poll) {
             let source = self.loading.take().map(|l| l.source);
             match result {
@@ -776,6 +793,10 @@ impl RaysegApp {
                 half,
             )
         };
+        // Side by side: the first and the second image's slice of one plane.
+        let side_by_side = self.second.side_by_side();
+        // Out of `self` while the views borrow it (put back below).
+        let mut second = self.second.image.take();
         let inputs = views::ViewInputs {
             tool: self.tool,
             brush: &self.brush,
@@ -786,14 +807,22 @@ impl RaysegApp {
             target_format: self.target_format,
             stats: &self.gpu_stats,
             now_s,
+            second: second.as_ref(),
+        };
+        let halves = {
+            let w = (full.width() - gap) / 2.0;
+            let left = Rect::from_min_size(full.min, Vec2::new(w, full.height()));
+            (left, left.translate(Vec2::new(w + gap, 0.0)))
         };
         viewer.hover = None;
         let mut actions = Vec::new();
         for kind in ViewKind::ALL {
-            let rect = match viewer.maximised {
-                Some(m) if m == kind => full,
-                Some(_) => continue,
-                None => rect_of(kind),
+            let rect = match (side_by_side, viewer.maximised) {
+                (Some(p), _) if views::plane_of(kind) == Some(p) => halves.0,
+                (Some(_), _) => continue,
+                (None, Some(m)) if m == kind => full,
+                (None, Some(_)) => continue,
+                (None, None) => rect_of(kind),
             };
             ui.ctx()
                 .data_mut(|d| d.insert_temp(egui::Id::unique(("view_rect", kind.name())), rect));
@@ -803,6 +832,30 @@ impl RaysegApp {
             };
             actions.extend(a);
         }
+        let image_slot = inputs.image_slot.clone();
+        if let (Some(plane), Some(second)) = (side_by_side, second.as_mut()) {
+            // The 3-D view is hidden: its label surfaces still follow the edits.
+            if viewer.label_surfaces {
+                viewer.surfaces.poll(doc);
+            }
+            let inputs = views::ViewInputs {
+                tool: self.tool,
+                brush: &self.brush,
+                gpu_edits: self.gpu_edits.as_ref(),
+                stroke_ending: self.stroke_ending.is_some(),
+                image_slot,
+                labels: &labels,
+                target_format: self.target_format,
+                stats: &self.gpu_stats,
+                now_s,
+                second: None,
+            };
+            let a = second_image::second_pane(ui, halves.1, plane, second, viewer, &inputs);
+            actions.extend(a);
+        } else if let Some(second) = second.as_mut() {
+            second.link_cursor(viewer.cursor_ras_mm);
+        }
+        self.second.image = second;
         for a in actions {
             match a {
                 ViewAction::GrowSeed(seed) => {
@@ -978,6 +1031,7 @@ impl eframe::App for RaysegApp {
             || self.seeds_job.is_some()
             || self.effect_job.is_some()
             || self.stats_job.is_some()
+            || self.second.busy()
         {
             ctx.request_repaint_after(std::time::Duration::from_millis(50));
         }

@@ -15,6 +15,7 @@ impl RaysegApp {
                 if ui.button("Open sample").clicked() {
                     self.open(Source::Sample(loading::default_sample()));
                 }
+                self.second_menu_items(ui);
                 ui.menu_button("Recent", |ui| {
                     let mut chosen = None;
                     for p in &self.recent.paths {
@@ -186,6 +187,8 @@ impl RaysegApp {
                     }
                 });
         }
+        ui.separator();
+        self.second_panel(ui);
         ui.separator();
         ui.heading("Labels");
         if let Some(doc) = self.doc.as_mut() {

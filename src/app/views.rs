@@ -18,7 +18,7 @@ use crate::render::raymarch::{Camera, ClipBox, RenderMode, RenderSettings, Trans
 use crate::render::window::{Lut, Window};
 
 /// Most pixels along either side of an MPR image (bounds GPU work on huge windows).
-const MAX_MPR_PX: f32 = 1024.0;
+pub(super) const MAX_MPR_PX: f32 = 1024.0;
 
 /// Zoom and pan of one slice view.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -127,7 +127,7 @@ pub fn plane_of(kind: ViewKind) -> Option<SlicePlane> {
     }
 }
 
-fn slice_index(plane: SlicePlane) -> usize {
+pub(super) fn slice_index(plane: SlicePlane) -> usize {
     match plane {
         SlicePlane::Axial => 0,
         SlicePlane::Coronal => 1,
@@ -142,19 +142,38 @@ pub fn slice_geometry(
     plane: SlicePlane,
     size_px: [u32; 2],
 ) -> Result<SliceGeometry, String> {
-    let (_, _, normal) = plane.screen_axes(viewer.convention);
-    let depth_mm = viewer.cursor_ras_mm.dot(normal);
-    let vol = &doc.volume;
+    let s = viewer.slices[slice_index(plane)];
+    slice_geometry_of(
+        &doc.volume,
+        viewer.cursor_ras_mm,
+        viewer.convention,
+        s,
+        plane,
+        size_px,
+    )
+}
+
+/// The slice of `vol` through `cursor_ras_mm` (in `vol`'s RAS), fitted to
+/// `size_px`, then zoomed and panned by `s`.
+pub fn slice_geometry_of(
+    vol: &crate::volume::Volume,
+    cursor_ras_mm: DVec3,
+    convention: Convention,
+    s: SliceViewState,
+    plane: SlicePlane,
+    size_px: [u32; 2],
+) -> Result<SliceGeometry, String> {
+    let (_, _, normal) = plane.screen_axes(convention);
+    let depth_mm = cursor_ras_mm.dot(normal);
     let base = SliceGeometry::new(
         vol.shape,
         vol.ras_from_voxel,
         plane,
         SlicePosition::Mm(depth_mm),
-        viewer.convention,
+        convention,
     )
     .and_then(|g| g.resized(size_px[0], size_px[1]))
     .map_err(|e| e.to_string())?;
-    let s = viewer.slices[slice_index(plane)];
     let half = DVec2::new(
         (size_px[0] as f64 - 1.0) / 2.0,
         (size_px[1] as f64 - 1.0) / 2.0,
@@ -184,6 +203,8 @@ pub struct ViewInputs<'a> {
     pub target_format: Option<wgpu::TextureFormat>,
     pub stats: &'a Arc<GpuStats>,
     pub now_s: f64,
+    /// The second image, drawn fused over the slices when so set.
+    pub second: Option<&'a super::second_image::SecondImage>,
 }
 
 /// Things a view asks the app to do.
@@ -199,7 +220,7 @@ pub enum ViewAction {
 
 /// Wheel movement this frame without Ctrl/Cmd (those zoom), summed over events, so
 /// one notch steps one slice regardless of smooth scrolling.
-fn wheel_y(i: &egui::InputState) -> f32 {
+pub(super) fn wheel_y(i: &egui::InputState) -> f32 {
     i.raw
         .events
         .iter()
@@ -212,7 +233,7 @@ fn wheel_y(i: &egui::InputState) -> f32 {
         .sum()
 }
 
-fn to_pixel(geom: &SliceGeometry, rect: Rect, pos: Pos2) -> (f64, f64) {
+pub(super) fn to_pixel(geom: &SliceGeometry, rect: Rect, pos: Pos2) -> (f64, f64) {
     let fx = ((pos.x - rect.min.x) / rect.width()) as f64 * geom.size[0] as f64 - 0.5;
     let fy = ((pos.y - rect.min.y) / rect.height()) as f64 * geom.size[1] as f64 - 0.5;
     (fx, fy)
@@ -445,6 +466,12 @@ pub fn slice_view(
                 stats: inputs.stats.clone(),
             },
         ));
+        // The fusion overlay, blended over the slice just drawn.
+        if let Some(overlay) = inputs.second.and_then(|s| {
+            s.overlay_callback(kind, &geom, viewer.cursor_ras_mm, format, inputs.stats)
+        }) {
+            painter.add(egui_wgpu::Callback::new_paint_callback(rect, overlay));
+        }
     }
     slice_overlays(&painter, rect, &geom, kind, viewer, inputs, hovered_pos);
     actions

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use rayseg::app::loading::Source;
+use rayseg::app::second_image::SecondSource;
 use rayseg::app::{AppConfig, RaysegApp, native_options};
 
 #[derive(Args, Default)]
@@ -20,6 +21,22 @@ pub struct ViewArgs {
     /// shows per label what people kept, removed and added.
     #[arg(long, value_name = "NAME", requires = "labels")]
     pub draft_model: Option<String>,
+    /// A second image (another time point, or another modality of the same
+    /// patient), shown side by side with the first (or fused over it), the
+    /// crosshair linked through --transform.
+    #[arg(long, value_name = "IMG")]
+    pub second: Option<PathBuf>,
+    /// The second image's label map (its lesions, for the lesion table).
+    #[arg(long, value_name = "MASK", requires = "second")]
+    pub second_labels: Option<PathBuf>,
+    /// moving_ras_from_fixed_ras as JSON (`{"moving_ras_from_fixed_ras": [[4 rows]]}`):
+    /// a point of the first image (RAS mm) to the second's. None: identity
+    /// (both in the same scanner coordinates).
+    #[arg(long, value_name = "T.json", requires = "second")]
+    pub transform: Option<PathBuf>,
+    /// Start with the second image fused over the first (else side by side).
+    #[arg(long, requires = "second")]
+    pub fused: bool,
     /// Render the window once the views have content, save it as PNG and exit.
     #[arg(long)]
     pub screenshot: Option<PathBuf>,
@@ -56,6 +73,12 @@ pub fn run(args: ViewArgs) -> anyhow::Result<()> {
         source,
         screenshot: args.screenshot.clone(),
         draft_model: args.draft_model.clone(),
+        second: args.second.map(|image| SecondSource {
+            image,
+            labels: args.second_labels,
+            transform: args.transform,
+            fused: args.fused,
+        }),
         ..AppConfig::default()
     };
     let result = std::sync::Arc::new(std::sync::Mutex::new(None));

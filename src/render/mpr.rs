@@ -9,7 +9,7 @@ pub mod geometry;
 use glam::DVec3;
 use wgpu::util::DeviceExt;
 
-pub use cpu::render_cpu;
+pub use cpu::{render_cpu, render_cpu_overlay};
 pub use geometry::{
     Convention, EdgeLetters, GeometryError, SliceGeometry, SlicePlane, SlicePosition,
     direction_letter,
@@ -157,7 +157,8 @@ impl SliceParams {
         v
     }
 
-    fn uniforms(&self) -> MprUniforms {
+    /// `overlay_alpha`: the fusion overlay's opacity 0..=255 (opaque passes ignore it).
+    fn uniforms(&self, overlay_alpha: u32) -> MprUniforms {
         let m = self.geometry.voxel_from_pixel().as_mat4();
         let (window_lo, window_scale) = self.window.gpu_params();
         let [r, g, b] = CROSSHAIR_RGB;
@@ -174,7 +175,7 @@ impl SliceParams {
             label_mode: self.label_mode.code(),
             crosshair: self.crosshair_pixel(),
             crosshair_rgba: u32::from_le_bytes([r, g, b, 255]),
-            _pad: 0,
+            overlay_alpha,
         }
     }
 }
@@ -194,7 +195,7 @@ struct MprUniforms {
     label_mode: u32,
     crosshair: [i32; 2],
     crosshair_rgba: u32,
-    _pad: u32,
+    overlay_alpha: u32,
 }
 const _: () = assert!(std::mem::size_of::<MprUniforms>() == 128);
 
@@ -206,6 +207,14 @@ pub struct MprRenderer {
     i16: Variant,
     f32: Variant,
     u8_pair: Variant,
+    /// Built from the OVERLAY variants: writes a fusion overlay (straight RGB
+    /// and alpha) instead of an opaque slice.
+    overlay: bool,
+}
+
+/// Fusion overlay opacity 0..=1 as the shader's 0..=255 (round to nearest).
+pub fn overlay_alpha(opacity: f32) -> u32 {
+    (opacity.clamp(0.0, 1.0) * 255.0).round() as u32
 }
 
 /// One pipeline per volume texture format (the sample type is part of the layout).
@@ -214,32 +223,54 @@ struct Variant {
     pipeline: wgpu::ComputePipeline,
 }
 
-/// mpr.wgsl for volume textures of `format`.
-pub(crate) fn shader_variant(format: VolumeFormat) -> ShaderVariant {
-    ShaderVariant::new(Shader::Mpr).with("FORMAT", format_def(format))
+/// mpr.wgsl for volume textures of `format`; `overlay` for the fusion overlay.
+pub(crate) fn shader_variant(format: VolumeFormat, overlay: bool) -> ShaderVariant {
+    ShaderVariant::new(Shader::Mpr)
+        .with("FORMAT", format_def(format))
+        .with("OVERLAY", overlay)
 }
 
-/// Every variant of mpr.wgsl the renderer builds.
+/// Every variant of mpr.wgsl the renderers build.
 pub(crate) fn shader_variants() -> impl Iterator<Item = ShaderVariant> {
-    FORMATS.into_iter().map(shader_variant)
+    [false, true]
+        .into_iter()
+        .flat_map(|overlay| FORMATS.into_iter().map(move |f| shader_variant(f, overlay)))
 }
 
 impl MprRenderer {
+    /// The opaque slice pass (grey image, labels, crosshair).
     pub fn new(device: &wgpu::Device) -> Result<Self, GpuError> {
+        Self::build(device, false)
+    }
+
+    /// The fusion overlay pass: a second image's slice through a plane of the
+    /// first, coloured by its LUT, with alpha (see [`render_cpu_overlay`]).
+    pub fn new_overlay(device: &wgpu::Device) -> Result<Self, GpuError> {
+        Self::build(device, true)
+    }
+
+    /// True for a renderer made by [`MprRenderer::new_overlay`].
+    pub fn is_overlay(&self) -> bool {
+        self.overlay
+    }
+
+    fn build(device: &wgpu::Device, overlay: bool) -> Result<Self, GpuError> {
         let [i16_src, f32_src, u8_pair_src] =
             [VolumeFormat::I16, VolumeFormat::F32, VolumeFormat::U8Pair]
-                .map(|format| shader_variant(format).source());
+                .map(|format| shader_variant(format, overlay).source());
+        let kind = if overlay { "overlay_" } else { "" };
         let (i16_src, f32_src, u8_pair_src) = (i16_src?, f32_src?, u8_pair_src?);
         let (made, err) = capture_errors(device, || {
             let variant = |name: &str, sample_type, source: String| {
-                let layout = bind_group_layout(device, &format!("mpr::{name}_layout"), sample_type);
+                let layout =
+                    bind_group_layout(device, &format!("mpr::{kind}{name}_layout"), sample_type);
                 let pipeline_layout =
                     device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                        label: Some(&format!("mpr::{name}_pipeline_layout")),
+                        label: Some(&format!("mpr::{kind}{name}_pipeline_layout")),
                         bind_group_layouts: &[Some(&layout)],
                         immediate_size: 0,
                     });
-                let label = format!("mpr::pipeline_{name}");
+                let label = format!("mpr::pipeline_{kind}{name}");
                 let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: Some(&label),
                     source: wgpu::ShaderSource::Wgsl(source.into()),
@@ -263,6 +294,7 @@ impl MprRenderer {
                 ),
                 // U8Pair: the voxel itself is x, as for the others.
                 u8_pair: variant("u8pair", wgpu::TextureSampleType::Uint, u8_pair_src),
+                overlay,
             }
         });
         match err {
@@ -275,7 +307,8 @@ impl MprRenderer {
 
     /// Records the slice into `encoder`, writing `target` (an `rgba8unorm` 2-D texture
     /// with STORAGE_BINDING, at least `params.geometry.size`). Pass
-    /// [`LabelTexture::empty`] when there is no mask.
+    /// [`LabelTexture::empty`] when there is no mask. An overlay renderer draws
+    /// at full opacity; see [`MprRenderer::encode_overlay`].
     pub fn encode(
         &self,
         device: &wgpu::Device,
@@ -283,6 +316,49 @@ impl MprRenderer {
         volume: &VolumeTexture,
         labels: &LabelTexture,
         params: &SliceParams,
+        target: &wgpu::TextureView,
+    ) -> Result<(), GpuError> {
+        self.encode_with_alpha(device, encoder, volume, labels, params, 255, target)
+    }
+
+    /// Records a fusion overlay at `opacity` (0..=1) with an overlay renderer.
+    /// `params.geometry` maps the first image's plane into this volume's voxels
+    /// (its `ras_from_voxel` is first-image RAS from this volume's voxel; see
+    /// [`SliceGeometry::through_transform`]). The overlay draws no labels:
+    /// `labels` only fills the layout's slot ([`LabelTexture::empty`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn encode_overlay(
+        &self,
+        device: &wgpu::Device,
+        encoder: &mut wgpu::CommandEncoder,
+        volume: &VolumeTexture,
+        labels: &LabelTexture,
+        params: &SliceParams,
+        opacity: f32,
+        target: &wgpu::TextureView,
+    ) -> Result<(), GpuError> {
+        if !self.overlay {
+            return Err(GpuError::Upload(
+                "encode_overlay needs a renderer made by MprRenderer::new_overlay".into(),
+            ));
+        }
+        let params = SliceParams {
+            label_mode: LabelMode::Off,
+            ..params.clone()
+        };
+        let alpha = overlay_alpha(opacity);
+        self.encode_with_alpha(device, encoder, volume, labels, &params, alpha, target)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn encode_with_alpha(
+        &self,
+        device: &wgpu::Device,
+        encoder: &mut wgpu::CommandEncoder,
+        volume: &VolumeTexture,
+        labels: &LabelTexture,
+        params: &SliceParams,
+        overlay_alpha: u32,
         target: &wgpu::TextureView,
     ) -> Result<(), GpuError> {
         let shape = params.geometry.volume_shape.map(|n| n as u32);
@@ -298,7 +374,7 @@ impl MprRenderer {
                 labels.shape, volume.shape
             )));
         }
-        let uniforms = params.uniforms();
+        let uniforms = params.uniforms(overlay_alpha);
         let uniform_buf = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("mpr::uniforms"),
             contents: bytemuck::bytes_of(&uniforms),
@@ -360,6 +436,32 @@ impl MprRenderer {
         labels: &LabelTexture,
         params: &SliceParams,
     ) -> Result<RgbaImage, GpuError> {
+        self.render_image(device, queue, volume, labels, params, None)
+    }
+
+    /// [`MprRenderer::encode_overlay`] into a new texture, read back (tests):
+    /// straight RGB with the overlay's alpha.
+    pub fn render_overlay_to_image(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        volume: &VolumeTexture,
+        params: &SliceParams,
+        opacity: f32,
+    ) -> Result<RgbaImage, GpuError> {
+        let labels = LabelTexture::empty(device, queue)?;
+        self.render_image(device, queue, volume, &labels, params, Some(opacity))
+    }
+
+    fn render_image(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        volume: &VolumeTexture,
+        labels: &LabelTexture,
+        params: &SliceParams,
+        overlay_opacity: Option<f32>,
+    ) -> Result<RgbaImage, GpuError> {
         let [w, h] = params.geometry.size;
         let (target, err) = capture_errors(device, || {
             let texture = create_output_texture(device, w, h);
@@ -370,7 +472,18 @@ impl MprRenderer {
             let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("mpr::encoder"),
             });
-            let recorded = self.encode(device, &mut encoder, volume, labels, params, &view);
+            let recorded = match overlay_opacity {
+                None => self.encode(device, &mut encoder, volume, labels, params, &view),
+                Some(opacity) => self.encode_overlay(
+                    device,
+                    &mut encoder,
+                    volume,
+                    labels,
+                    params,
+                    opacity,
+                    &view,
+                ),
+            };
             recorded.map(|()| {
                 queue.submit([encoder.finish()]);
                 texture

@@ -10,6 +10,16 @@ use crate::volume::Volume;
 /// Renders `params` on the CPU. `labels` (one per voxel, on the volume's grid) is
 /// only read when `params.label_mode` is not `Off`.
 pub fn render_cpu(volume: &Volume, labels: Option<&[u8]>, params: &SliceParams) -> RgbaImage {
+    render(volume, labels, params, None)
+}
+
+/// `overlay_alpha`: the overlay variant at this alpha; `None`: the opaque slice.
+fn render(
+    volume: &Volume,
+    labels: Option<&[u8]>,
+    params: &SliceParams,
+    overlay_alpha: Option<u8>,
+) -> RgbaImage {
     let g = &params.geometry;
     let [w, h] = g.size;
     let m = g.voxel_from_pixel();
@@ -62,13 +72,22 @@ pub fn render_cpu(volume: &Volume, labels: Option<&[u8]>, params: &SliceParams) 
                 count += 1;
             }
             let mut rgb = [0u32; 3];
+            let mut grey = 0u8;
             if count > 0 {
                 let value = if params.slab_mode == SlabMode::Mean {
                     acc / count as f64
                 } else {
                     acc
                 };
-                rgb = lut.rgb(params.window.grey(value)).map(u32::from);
+                grey = params.window.grey(value);
+                rgb = lut.rgb(grey).map(u32::from);
+            }
+            let on_crosshair = x as i32 == cross[0] || y as i32 == cross[1];
+            if let Some(alpha) = overlay_alpha {
+                let shown = count > 0 && grey > 0 && !on_crosshair;
+                let a = if shown { alpha } else { 0 };
+                img.pixels[(y * w + x) as usize] = [rgb[0] as u8, rgb[1] as u8, rgb[2] as u8, a];
+                continue;
             }
             if params.label_mode != LabelMode::Off {
                 let label = label_at(centre);
@@ -86,13 +105,27 @@ pub fn render_cpu(volume: &Volume, labels: Option<&[u8]>, params: &SliceParams) 
                     }
                 }
             }
-            if x as i32 == cross[0] || y as i32 == cross[1] {
+            if on_crosshair {
                 rgb = CROSSHAIR_RGB.map(u32::from);
             }
             img.pixels[(y * w + x) as usize] = [rgb[0] as u8, rgb[1] as u8, rgb[2] as u8, 255];
         }
     }
     img
+}
+
+/// CPU reference of the fusion overlay (mpr.wgsl with OVERLAY): the slice of
+/// `volume` coloured by `params.lut` (no labels), alpha
+/// [`super::overlay_alpha`]`(opacity)` where a sample is inside and its grey
+/// level above 0, else transparent; transparent on the crosshair too (the
+/// image below draws it).
+pub fn render_cpu_overlay(volume: &Volume, params: &SliceParams, opacity: f32) -> RgbaImage {
+    render(
+        volume,
+        None,
+        params,
+        Some(super::overlay_alpha(opacity) as u8),
+    )
 }
 
 /// Inside the voxel-extent box [-0.5, n - 0.5] on every axis.

@@ -313,6 +313,23 @@ impl SliceGeometry {
         )
     }
 
+    /// The same plane (pixels in this geometry's RAS space, the *fixed*
+    /// image's) sampling another volume, the *moving* one, through
+    /// `moving_ras_from_fixed_ras`: voxel_from_pixel becomes
+    /// moving_voxel_from_moving_ras · moving_ras_from_fixed_ras · plane.
+    pub fn through_transform(
+        &self,
+        moving_ras_from_fixed_ras: DMat4,
+        moving_ras_from_voxel: DMat4,
+        moving_shape: [usize; 3],
+    ) -> Self {
+        SliceGeometry {
+            ras_from_voxel: moving_ras_from_fixed_ras.inverse() * moving_ras_from_voxel,
+            volume_shape: moving_shape,
+            ..self.clone()
+        }
+    }
+
     pub fn edge_letters(&self) -> EdgeLetters {
         self.plane.edge_letters(self.convention)
     }
