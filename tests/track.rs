@@ -692,6 +692,34 @@ fn overall_response_is_recist_table_1_and_2() {
 
 // ---- The CLI. ----
 
+/// A patient in voxel coordinates (it moves with the scanner grid): an
+/// off-centre ellipsoidal body with a brighter asymmetric organ, so that
+/// registration has something to align.
+fn anatomy() -> Vec<i16> {
+    let mut v = Vec::with_capacity(SHAPE.iter().product());
+    for k in 0..SHAPE[2] {
+        for j in 0..SHAPE[1] {
+            for i in 0..SHAPE[0] {
+                let (x, y, z) = (i as f64, j as f64, k as f64 * 5.0);
+                let body = ((x - 30.0) / 26.0).powi(2)
+                    + ((y - 34.0) / 22.0).powi(2)
+                    + ((z - 50.0) / 45.0).powi(2);
+                let organ = ((x - 42.0) / 9.0).powi(2)
+                    + ((y - 24.0) / 6.0).powi(2)
+                    + ((z - 40.0) / 25.0).powi(2);
+                v.push(if organ < 1.0 {
+                    300
+                } else if body < 1.0 {
+                    40 + (x * 0.5) as i16
+                } else {
+                    -1000
+                });
+            }
+        }
+    }
+    v
+}
+
 #[test]
 fn cli_tracks_nifti_time_points_with_transforms() {
     let dir = tempfile::tempdir().unwrap();
@@ -708,13 +736,8 @@ fn cli_tracks_nifti_time_points_with_transforms() {
         .into_iter()
         .enumerate()
     {
-        let image = Volume::new(
-            SHAPE,
-            VoxelData::I16(vec![0; map.0.len()]),
-            m * grid(),
-            Modality::Ct,
-        )
-        .unwrap();
+        let image =
+            Volume::new(SHAPE, VoxelData::I16(anatomy()), m * grid(), Modality::Ct).unwrap();
         let img = dir.path().join(format!("ct{t}.nii.gz"));
         let seg = dir.path().join(format!("seg{t}.nii.gz"));
         rayseg::volume::phantom::save_ct_nifti(&img, &image).unwrap();
@@ -787,13 +810,21 @@ fn cli_tracks_nifti_time_points_with_transforms() {
         "disappeared"
     );
 
-    let out = rayseg(&[]);
-    assert!(!out.status.success());
+    // Without --transform each follow-up is registered to the baseline: the
+    // anatomy moved with the scanner grid, so the lesion is matched again.
+    let out = rayseg(&["--json".as_ref()]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("automatic registration not available"),
-        "{err}"
-    );
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("registered follow-up 2"), "{err}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["lesions"][0]["time_points"][2]["status"], "present");
+    let overall: Vec<&str> = json["responses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["recist"]["overall"].as_str().unwrap())
+        .collect();
+    assert_eq!(overall, vec!["PR", "PD"]);
     let out = rayseg(&["--transform".as_ref(), t1.as_os_str()]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("one per follow-up"));

@@ -1,5 +1,6 @@
 //! `rayseg track`: lesions over time points, RECIST 1.1 and volumetric response.
 
+use rayseg::register::{RegisterOptions, read_transform, register};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -17,8 +18,9 @@ pub struct TrackArgs {
     /// resampled onto it). Repeat in time order; the first is the baseline.
     #[arg(long = "scan", num_args = 2, value_names = ["IMAGE", "MASK"], required = true)]
     pub scans: Vec<PathBuf>,
-    /// JSON file whose "moving_ras_from_fixed_ras" (4x4, row-major) maps a
-    /// baseline RAS point to a follow-up's RAS. One per follow-up, in order.
+    /// Transform from `rayseg register` (JSON) or an ITK .tfm mapping a
+    /// baseline point to a follow-up's, one per follow-up, in order. Without
+    /// it (and without --no-register) each follow-up is registered rigidly.
     #[arg(
         long = "transform",
         value_name = "T.json",
@@ -131,11 +133,9 @@ pub fn run(args: TrackArgs) -> anyhow::Result<()> {
 }
 
 /// Baseline-to-follow-up transforms, one per follow-up: read from
-/// `--transform` files, the identity with `--no-register`.
-///
-/// THE place for automatic registration: when neither is given, this is
-/// where `rayseg::register::register(baseline, follow_up, &Default::default())`
-/// will supply each `moving_ras_from_fixed_ras`.
+/// `--transform` files (rayseg JSON or ITK .tfm), the identity with
+/// `--no-register`, else each follow-up registered rigidly to the baseline
+/// (Mattes mutual information, so a contrast change between visits is fine).
 fn transforms_for(
     args: &TrackArgs,
     images: &[rayseg::volume::Volume],
@@ -151,39 +151,25 @@ fn transforms_for(
                 args.transforms.len()
             );
         }
-        return args.transforms.iter().map(|p| read_transform(p)).collect();
+        return Ok(args
+            .transforms
+            .iter()
+            .map(|p| read_transform(p))
+            .collect::<Result<_, _>>()?);
     }
-    if follow_ups == 0 {
-        return Ok(Vec::new());
-    }
-    bail!(
-        "automatic registration not available in this build: give --transform T.json per \
-         follow-up, or --no-register when the scans share scanner coordinates"
-    )
-}
-
-/// Reads `"moving_ras_from_fixed_ras"` (4×4 nested arrays, row-major) from a
-/// JSON file. To be replaced by `rayseg::register::read_transform`.
-fn read_transform(path: &Path) -> anyhow::Result<DMat4> {
-    #[derive(serde::Deserialize)]
-    struct File {
-        moving_ras_from_fixed_ras: [[f64; 4]; 4],
-    }
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let file: File = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{}: expected a JSON object with \"moving_ras_from_fixed_ras\": 4 rows of 4 numbers",
-            path.display()
-        )
-    })?;
-    let rows = file.moving_ras_from_fixed_ras;
-    let m = DMat4::from_cols_array_2d(&rows).transpose();
-    if !m.is_finite() || m.row(3) != glam::DVec4::W || m.determinant().abs() < 1e-12 {
-        bail!(
-            "{}: moving_ras_from_fixed_ras is not an invertible affine matrix (last row 0 0 0 1)",
-            path.display()
-        );
-    }
-    Ok(m)
+    let options = RegisterOptions::default();
+    images[1..]
+        .iter()
+        .enumerate()
+        .map(|(n, follow_up)| {
+            let reg = register(&images[0], follow_up, &options)
+                .with_context(|| format!("registering follow-up {} to the baseline", n + 1))?;
+            eprintln!(
+                "registered follow-up {} to the baseline (rigid, Mattes MI {:.4})",
+                n + 1,
+                reg.final_metric
+            );
+            Ok(reg.moving_ras_from_fixed_ras)
+        })
+        .collect()
 }
