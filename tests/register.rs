@@ -426,3 +426,79 @@ fn typed_errors() {
         Err(RegisterError::Io { .. })
     ));
 }
+
+/// The command: T.json and T.tfm agree with the truth, the resampled moving
+/// image lies on the fixed grid and matches the fixed image, inputs are
+/// never overwritten.
+#[test]
+fn cli_writes_transforms_and_the_resampled_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixed = phantom([48, 48, 48], 5.0);
+    let truth = rigid(DVec3::new(0.2, 1.0, 0.1), 8.0, DVec3::new(-9.0, 6.0, 4.0));
+    let mut moving = fixed.clone();
+    moving.ras_from_voxel = truth * fixed.ras_from_voxel;
+    let fixed_path = dir.path().join("fixed.nii.gz");
+    let moving_path = dir.path().join("moving.nii.gz");
+    rayseg::volume::phantom::save_ct_nifti(&fixed_path, &fixed).unwrap();
+    rayseg::volume::phantom::save_ct_nifti(&moving_path, &moving).unwrap();
+    let t = dir.path().join("T.json");
+    let resampled = dir.path().join("resampled.nii.gz");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rayseg"))
+        .arg("register")
+        .args([&fixed_path, &moving_path])
+        .arg("-o")
+        .arg(&t)
+        .arg("--resampled")
+        .arg(&resampled)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["final_metric"].as_f64().unwrap() < -0.1);
+    for m in [
+        read_transform(&t).unwrap(),
+        read_transform(&dir.path().join("T.tfm")).unwrap(),
+    ] {
+        let (mean, _) = displacement_mm(&fixed, m, truth, None);
+        assert!(mean < 0.5, "mean displacement error {mean} mm");
+    }
+    let back = rayseg::volume::load(&resampled, &Default::default()).unwrap();
+    assert_eq!(back.shape, fixed.shape);
+    assert!(back.ras_from_voxel.abs_diff_eq(fixed.ras_from_voxel, 1e-4));
+    // Inside the body (well away from the edges the motion brings in), the
+    // resampled moving image is the fixed image up to interpolation.
+    let (a, b) = (fixed.data.to_f32_vec(), back.data.to_f32_vec());
+    let n = fixed.shape[0];
+    let mut diffs = Vec::new();
+    for k in 12..36 {
+        for j in 12..36 {
+            for i in 12..36 {
+                let at = i + n * (j + n * k);
+                diffs.push((a[at] - b[at]).abs() as f64);
+            }
+        }
+    }
+    diffs.sort_by(f64::total_cmp);
+    let median = diffs[diffs.len() / 2];
+    assert!(median < 40.0, "median |fixed − resampled| {median} HU");
+
+    // An output naming an input is refused and the input is untouched.
+    let before = std::fs::read(&moving_path).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rayseg"))
+        .arg("register")
+        .args([&fixed_path, &moving_path])
+        .arg("-o")
+        .arg(&t)
+        .arg("--resampled")
+        .arg(&moving_path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to overwrite"));
+    assert_eq!(std::fs::read(&moving_path).unwrap(), before);
+}

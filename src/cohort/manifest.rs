@@ -140,14 +140,22 @@ pub fn parse_manifest(
             base.join(p)
         }
     };
+    // The csv crate's line numbers skip comment lines: count from the byte
+    // offset instead, so messages name the line an editor shows.
+    let line_of = |p: Option<&csv::Position>| {
+        p.map_or(0, |p| {
+            let end = (p.byte() as usize).min(text.len());
+            1 + text.as_bytes()[..end]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64
+        })
+    };
     let mut rows = Vec::new();
     let mut seen = HashSet::new();
     for record in reader.records() {
-        let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            row_error(line, e.to_string())
-        })?;
-        let line = record.position().map_or(0, |p| p.line());
+        let record = record.map_err(|e| row_error(line_of(e.position()), e.to_string()))?;
+        let line = line_of(record.position());
         let field = |c: Option<usize>| {
             c.and_then(|c| record.get(c))
                 .map(str::trim)

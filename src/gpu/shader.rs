@@ -369,7 +369,9 @@ mod tests {
 
     #[test]
     fn every_def_is_checked() {
-        let mpr = Variant::new(Shader::Mpr).with("FORMAT", 1u32);
+        let mpr = Variant::new(Shader::Mpr)
+            .with("FORMAT", 1u32)
+            .with("OVERLAY", false);
         let source = mpr.source().unwrap();
         assert!(source.contains("texture_3d<f32>"), "{source}");
         assert!(!source.contains("texture_3d<i32>"));
@@ -381,7 +383,10 @@ mod tests {
             "{e}"
         );
 
-        let e = Variant::new(Shader::Mpr).source().unwrap_err();
+        let e = Variant::new(Shader::Mpr)
+            .with("OVERLAY", false)
+            .source()
+            .unwrap_err();
         assert!(
             matches!(&e, ShaderError::MissingDef { def, .. } if def == "FORMAT"),
             "{e}"
@@ -401,7 +406,9 @@ mod tests {
 
     #[test]
     fn lines_keep_their_numbers() {
-        let v = Variant::new(Shader::Mpr).with("FORMAT", 2u32);
+        let v = Variant::new(Shader::Mpr)
+            .with("FORMAT", 2u32)
+            .with("OVERLAY", true);
         let source = v.source().unwrap();
         assert_eq!(source.lines().count(), Shader::Mpr.text().lines().count());
     }
