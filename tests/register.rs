@@ -439,8 +439,8 @@ fn cli_writes_transforms_and_the_resampled_image() {
     moving.ras_from_voxel = truth * fixed.ras_from_voxel;
     let fixed_path = dir.path().join("fixed.nii.gz");
     let moving_path = dir.path().join("moving.nii.gz");
-    rayseg::volume::phantom::save_ct_nifti(&fixed_path, &fixed).unwrap();
-    rayseg::volume::phantom::save_ct_nifti(&moving_path, &moving).unwrap();
+    rayseg::volume::nifti::save_image(&fixed_path, &fixed).unwrap();
+    rayseg::volume::nifti::save_image(&moving_path, &moving).unwrap();
     let t = dir.path().join("T.json");
     let resampled = dir.path().join("resampled.nii.gz");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_rayseg"))

@@ -1,11 +1,15 @@
 //! The lesion table across time points: lesions × time points (volume, long
-//! and short axis), a status per lesion and the sums with a response in the
-//! footer. The panel draws a small view model; [`from_label_stats`] is the one
-//! adapter that fills it (labels as lesion ids, per-label statistics of each
-//! time point), to be switched to the lesion tracker's report.
+//! and short axis), a status per lesion, the target sums and the responses.
+//! The numbers are the lesion tracker's (`rayseg track`: components matched
+//! through the registration, RECIST 1.1 and volumetric response); this module
+//! only turns its report into rows and draws them, so the app and the CLI
+//! cannot disagree.
+
+use glam::DMat4;
 
 use crate::annotate::labels::LabelSet;
-use crate::annotate::stats::LabelStats;
+use crate::annotate::track::report::{Status, TrackReport};
+use crate::annotate::track::{TimePoint, TrackError, TrackOptions, track};
 
 /// One lesion at one time point.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,15 +22,18 @@ pub struct LesionMeasure {
 #[derive(Clone, Debug, PartialEq)]
 pub struct LesionRow {
     pub lesion_id: u32,
+    /// The name of the label it was drawn with.
     pub name: String,
-    /// One per time point; `None`: not seen then.
+    /// "target", "non-target" or "new".
+    pub role: String,
+    /// One per time point; `None`: not present then.
     pub measures: Vec<Option<LesionMeasure>>,
-    /// From the first time point to the last: "new", "gone" or the long
-    /// axis's change ("+12 %").
+    /// At the last time point: "new", "gone", "merged into N" or the long
+    /// axis's change from baseline ("-25 %").
     pub status: String,
 }
 
-/// Per time point: sums over the lesions seen.
+/// Per time point: the sums over the target lesions.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TimePointSums {
     pub volume_ml: f64,
@@ -38,125 +45,150 @@ pub struct LesionTable {
     pub time_points: Vec<String>,
     pub rows: Vec<LesionRow>,
     pub sums: Vec<TimePointSums>,
-    /// Response at the last time point (RECIST 1.1 categories on the sums of
-    /// long axes, every lesion counted as a target lesion).
+    /// Per time point after the baseline: RECIST 1.1 overall response and the
+    /// volumetric one ("PR", "SD"...).
+    pub recist: Vec<String>,
+    pub volumetric: Vec<String>,
+    /// RECIST 1.1 overall response at the last time point, in words.
     pub response: String,
 }
 
-/// One time point's input to the adapter.
-pub struct TimePointStats<'a> {
-    pub name: String,
-    pub stats: &'a [LabelStats],
+/// Tracks the lesions of `scans` (the first is the baseline) with the
+/// tracker's defaults, `moving_ras_from_baseline_ras` one per follow-up.
+/// Runs on a worker: components and measurements touch every voxel.
+pub fn compute(
+    scans: &[TimePoint],
+    moving_ras_from_baseline_ras: &[DMat4],
+    names: &[Option<LabelSet>],
+) -> Result<LesionTable, TrackError> {
+    let report = track(
+        scans,
+        moving_ras_from_baseline_ras,
+        &TrackOptions::default(),
+    )?;
+    Ok(from_report(&report, names))
 }
 
-/// The adapter: labels are lesion ids; a label with voxels at a time point is
-/// that lesion then. Names come from `names` (the first image's label set).
-pub fn from_label_stats(time_points: &[TimePointStats], names: &LabelSet) -> LesionTable {
-    let mut ids: Vec<u8> = time_points
+/// The rows of a tracker report; `names[t]` names the labels of time point t.
+pub fn from_report(report: &TrackReport, names: &[Option<LabelSet>]) -> LesionTable {
+    let n = report.time_points.len();
+    let rows = report
+        .lesions
         .iter()
-        .flat_map(|t| t.stats.iter().filter(|s| s.voxels > 0).map(|s| s.label))
-        .filter(|&l| l != 0)
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let rows: Vec<LesionRow> = ids
-        .iter()
-        .map(|&id| {
-            let measures: Vec<Option<LesionMeasure>> = time_points
-                .iter()
-                .map(|t| {
-                    t.stats
-                        .iter()
-                        .find(|s| s.label == id && s.voxels > 0)
-                        .map(|s| LesionMeasure {
-                            volume_ml: s.volume_ml,
-                            long_axis_mm: s.recist_long_mm,
-                            short_axis_mm: s.recist_short_mm,
-                        })
-                })
-                .collect();
+        .map(|lesion| {
+            let mut measures = vec![None; n];
+            for at in &lesion.time_points {
+                if at.status.present() && at.time_point < n {
+                    measures[at.time_point] = Some(LesionMeasure {
+                        volume_ml: at.measurement.volume_ml,
+                        long_axis_mm: at.measurement.long_axis_mm,
+                        short_axis_mm: at.measurement.short_axis_mm,
+                    });
+                }
+            }
+            let name = names
+                .get(lesion.first_time_point)
+                .and_then(Option::as_ref)
+                .and_then(|set| set.get(lesion.label))
+                .map_or_else(|| format!("Label {}", lesion.label), |l| l.name.clone());
+            let status = match lesion.time_points.last() {
+                _ if n < 2 => String::new(),
+                Some(at) if at.time_point + 1 == n => match at.status {
+                    Status::New => "new".into(),
+                    Status::Disappeared | Status::Absent => "gone".into(),
+                    Status::Merged => {
+                        format!("merged into {}", at.merged_into.unwrap_or_default())
+                    }
+                    _ => at
+                        .long_axis_change_from_baseline_pct
+                        .map_or_else(String::new, |p| format!("{p:+.0} %")),
+                },
+                _ => String::new(),
+            };
             LesionRow {
-                lesion_id: u32::from(id),
-                name: names
-                    .get(id)
-                    .map_or_else(|| format!("Label {id}"), |l| l.name.clone()),
-                status: status(&measures),
+                lesion_id: lesion.id,
+                name,
+                role: lesion.role.into(),
                 measures,
+                status,
             }
         })
+        .collect::<Vec<_>>();
+    // Target sums: the baseline's from the first response (or the targets'
+    // baseline measurements when there is no follow-up), then each response's.
+    let baseline = match report.responses.first() {
+        Some(r) => TimePointSums {
+            volume_ml: r.volumetric.baseline_sum_ml,
+            long_axis_mm: r.recist.baseline_sum_mm,
+        },
+        None => {
+            let targets = rows
+                .iter()
+                .filter(|r| report.targets.contains(&r.lesion_id))
+                .filter_map(|r| r.measures.first().cloned().flatten());
+            targets.fold(
+                TimePointSums {
+                    volume_ml: 0.0,
+                    long_axis_mm: 0.0,
+                },
+                |s, m| TimePointSums {
+                    volume_ml: s.volume_ml + m.volume_ml,
+                    long_axis_mm: s.long_axis_mm + m.long_axis_mm,
+                },
+            )
+        }
+    };
+    let mut sums = vec![baseline];
+    sums.extend(report.responses.iter().map(|r| TimePointSums {
+        volume_ml: r.volumetric.sum_ml,
+        long_axis_mm: r.recist.sum_mm,
+    }));
+    let recist: Vec<String> = report
+        .responses
+        .iter()
+        .map(|r| r.recist.categories.overall.short().to_owned())
         .collect();
-    let sums: Vec<TimePointSums> = (0..time_points.len())
-        .map(|t| {
-            let seen = rows.iter().filter_map(|r| r.measures[t].as_ref());
-            let (v, l) = seen.fold((0.0, 0.0), |(v, l), m| {
-                (v + m.volume_ml, l + m.long_axis_mm)
-            });
-            TimePointSums {
-                volume_ml: v,
-                long_axis_mm: l,
-            }
-        })
+    let volumetric = report
+        .responses
+        .iter()
+        .map(|r| r.volumetric.categories.overall.short().to_owned())
         .collect();
-    let new_lesion = rows.iter().any(|r| r.status == "new");
+    let response = recist.last().map_or_else(String::new, |c| in_words(c));
     LesionTable {
-        time_points: time_points.iter().map(|t| t.name.clone()).collect(),
-        response: response(&sums, new_lesion),
+        time_points: report.time_points.iter().map(|t| t.name.clone()).collect(),
         rows,
         sums,
+        recist,
+        volumetric,
+        response,
     }
 }
 
-fn status(measures: &[Option<LesionMeasure>]) -> String {
-    match (measures.first(), measures.last()) {
-        _ if measures.len() < 2 => String::new(),
-        (Some(None), Some(Some(_))) => "new".into(),
-        (Some(Some(_)), Some(None)) => "gone".into(),
-        (Some(Some(a)), Some(Some(b))) if a.long_axis_mm > 0.0 => {
-            let change = (b.long_axis_mm - a.long_axis_mm) / a.long_axis_mm * 100.0;
-            format!("{change:+.0} %")
-        }
-        _ => String::new(),
-    }
-}
-
-/// RECIST 1.1 on the sums of long axes: CR when every lesion is gone, PD for
-/// a new lesion or ≥ 20 % and ≥ 5 mm above the smallest earlier sum (nadir),
-/// PR for ≥ 30 % below the baseline, else SD.
-fn response(sums: &[TimePointSums], new_lesion: bool) -> String {
-    let (Some(baseline), Some(last)) = (sums.first(), sums.last()) else {
-        return String::new();
+fn in_words(category: &str) -> String {
+    let words = match category {
+        "CR" => "complete response",
+        "PR" => "partial response",
+        "SD" => "stable disease",
+        "PD" => "progressive disease",
+        "NE" => "not evaluable",
+        _ => return category.to_owned(),
     };
-    if sums.len() < 2 {
-        return String::new();
-    }
-    let nadir = sums[..sums.len() - 1]
-        .iter()
-        .map(|s| s.long_axis_mm)
-        .fold(f64::INFINITY, f64::min);
-    let (b, l) = (baseline.long_axis_mm, last.long_axis_mm);
-    let grew = l - nadir;
-    if new_lesion || (nadir > 0.0 && grew >= 0.2 * nadir && grew >= 5.0) {
-        "PD (progressive disease)".into()
-    } else if b > 0.0 && l == 0.0 {
-        "CR (complete response)".into()
-    } else if b > 0.0 && (b - l) >= 0.3 * b {
-        "PR (partial response)".into()
-    } else {
-        "SD (stable disease)".into()
-    }
+    format!("{category} ({words})")
 }
 
-/// The table as a grid: a header per time point, a row per lesion, the sums.
+/// The table as a grid: a header per time point, a row per lesion, the sums
+/// and the responses.
 pub fn show(ui: &mut egui::Ui, table: &LesionTable) {
     if table.rows.is_empty() {
-        ui.label("No lesions: label them in either image (a label value is a lesion id).");
+        ui.label("No lesions: label them in either image (each connected region is a lesion).");
         return;
     }
     egui::Grid::new("lesion_table_grid")
         .striped(true)
-        .num_columns(2 + 3 * table.time_points.len())
+        .num_columns(3 + 3 * table.time_points.len())
         .show(ui, |ui| {
             ui.strong("Lesion");
+            ui.strong("Role");
             for (t, name) in table.time_points.iter().enumerate() {
                 ui.strong(format!("T{} mL", t + 1)).on_hover_text(name);
                 ui.strong(format!("T{} long mm", t + 1));
@@ -166,6 +198,7 @@ pub fn show(ui: &mut egui::Ui, table: &LesionTable) {
             ui.end_row();
             for row in &table.rows {
                 ui.label(format!("{} {}", row.lesion_id, row.name));
+                ui.label(&row.role);
                 for m in &row.measures {
                     match m {
                         Some(m) => {
@@ -183,16 +216,31 @@ pub fn show(ui: &mut egui::Ui, table: &LesionTable) {
                 ui.label(&row.status);
                 ui.end_row();
             }
-            ui.strong("Sum");
+            ui.strong("Target sum");
+            ui.label("");
             for s in &table.sums {
                 ui.strong(format!("{:.2}", s.volume_ml));
                 ui.strong(format!("{:.1}", s.long_axis_mm));
                 ui.label("");
             }
+            ui.end_row();
+            ui.strong("RECIST 1.1 / volume");
+            ui.label("");
+            for t in 0..table.time_points.len() {
+                let response = t.checked_sub(1).map_or("baseline".into(), |i| {
+                    format!("{} / {}", table.recist[i], table.volumetric[i])
+                });
+                ui.label(response);
+                ui.label("");
+                ui.label("");
+            }
             ui.strong(&table.response);
             ui.end_row();
         });
-    ui.label("Time points:");
+    ui.label(
+        "Lesions are connected regions matched through the registration; targets: up to 5 \
+         measurable baseline lesions (as rayseg track).",
+    );
     for (t, name) in table.time_points.iter().enumerate() {
         ui.label(format!("T{}: {name}", t + 1));
     }
@@ -201,69 +249,51 @@ pub fn show(ui: &mut egui::Ui, table: &LesionTable) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use glam::DVec4;
 
-    fn stat(label: u8, volume_ml: f64, long: f64) -> LabelStats {
-        LabelStats {
-            label,
-            name: None,
-            voxels: 10,
-            volume_ml,
-            mean: 0.0,
-            sd: 0.0,
-            min: 0.0,
-            max: 0.0,
-            bbox_voxel: [[0; 3]; 2],
-            bbox_ras_mm: [[0.0; 3]; 2],
-            centroid_ras_mm: [0.0; 3],
-            max_diameter_mm: long,
-            max_diameter_ends_ras_mm: [[0.0; 3]; 2],
-            recist_long_mm: long,
-            recist_short_mm: long / 2.0,
-            recist_slice: 0,
-            recist_axis: 2,
+    /// Boxes on a 40×40×4 grid of 1×1×5 mm voxels.
+    fn scan(boxes: &[(u8, [usize; 2], [usize; 2])]) -> TimePoint {
+        let shape = [40, 40, 4];
+        let mut labels = vec![0u8; 40 * 40 * 4];
+        for &(label, i, j) in boxes {
+            for z in 1..3 {
+                for y in j[0]..=j[1] {
+                    for x in i[0]..=i[1] {
+                        labels[x + 40 * (y + 40 * z)] = label;
+                    }
+                }
+            }
+        }
+        TimePoint {
+            name: "t".into(),
+            shape,
+            ras_from_voxel: DMat4::from_diagonal(DVec4::new(1.0, 1.0, 5.0, 1.0)),
+            labels,
         }
     }
 
     #[test]
-    fn rows_statuses_sums_and_response() {
-        let t1 = [stat(1, 2.0, 20.0), stat(2, 1.0, 10.0)];
-        let t2 = [stat(1, 1.0, 12.0), stat(3, 0.5, 6.0)];
-        let table = from_label_stats(
-            &[
-                TimePointStats {
-                    name: "a".into(),
-                    stats: &t1,
-                },
-                TimePointStats {
-                    name: "b".into(),
-                    stats: &t2,
-                },
-            ],
-            &LabelSet::default(),
-        );
+    fn rows_statuses_sums_and_response_from_the_tracker() {
+        // Lesion 1: 3-4-5 box diagonal 25 mm → 15 mm (−40 %); lesion 2: a
+        // 10 mm target that goes; lesion 3 new at follow-up: PD.
+        let t1 = scan(&[(1, [2, 17], [2, 22]), (1, [30, 36], [30, 38])]);
+        let t2 = scan(&[(1, [2, 11], [2, 14]), (2, [25, 30], [2, 8])]);
+        let mut names = LabelSet::default();
+        names
+            .labels
+            .push(crate::annotate::labels::LabelInfo::new(1, "Tumour"));
+        let table = compute(&[t1, t2], &[DMat4::IDENTITY], &[Some(names), None]).unwrap();
         let ids: Vec<u32> = table.rows.iter().map(|r| r.lesion_id).collect();
         assert_eq!(ids, [1, 2, 3]);
         let statuses: Vec<&str> = table.rows.iter().map(|r| r.status.as_str()).collect();
         assert_eq!(statuses, ["-40 %", "gone", "new"]);
-        assert_eq!(table.sums[0].long_axis_mm, 30.0);
-        assert_eq!(table.sums[1].long_axis_mm, 18.0);
+        assert_eq!(table.rows[0].name, "Tumour");
+        assert_eq!(table.rows[2].name, "Label 2");
+        assert_eq!(table.rows[2].role, "new");
+        assert!((table.sums[0].long_axis_mm - 35.0).abs() < 1e-9);
+        assert!((table.sums[1].long_axis_mm - 15.0).abs() < 1e-9);
         // A new lesion is progression whatever the sums do.
-        assert!(table.response.starts_with("PD"), "{}", table.response);
-        assert_eq!(
-            response(
-                &[
-                    TimePointSums {
-                        volume_ml: 1.0,
-                        long_axis_mm: 30.0
-                    },
-                    TimePointSums {
-                        volume_ml: 1.0,
-                        long_axis_mm: 18.0
-                    }
-                ],
-                false
-            ),
-            "PR (partial response)"
-        );
+        assert_eq!(table.recist, ["PD"]);
+        assert_eq!(table.response, "PD (progressive disease)");
     }
 }

@@ -72,6 +72,10 @@ impl RaysegApp {
                     }
                 });
             }
+            // The lesions of the first image and the second, tracked.
+            if ui.button("Lesion table").clicked() {
+                self.second.show_lesion_table = !self.second.show_lesion_table;
+            }
             if ui.button("Help").clicked() {
                 self.show_help = !self.show_help;
             }
@@ -188,8 +192,6 @@ impl RaysegApp {
                 });
         }
         ui.separator();
-        self.second_panel(ui);
-        ui.separator();
         ui.heading("Labels");
         if let Some(doc) = self.doc.as_mut() {
             let actions = labels_panel::show(ui, doc);
@@ -200,6 +202,9 @@ impl RaysegApp {
                 self.apply_effect();
             }
         }
+        // Last: the labels are what the panel is mostly for.
+        ui.separator();
+        self.second_panel(ui);
     }
 
     pub(super) fn status_bar(&self, ui: &mut egui::Ui) {

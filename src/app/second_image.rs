@@ -16,13 +16,13 @@ use egui::{Align2, FontId, PointerButton, Pos2, Sense};
 use glam::{DMat4, DVec2, DVec3};
 
 use super::gpu_callback::GpuStats;
-use super::lesion_table::{self, LesionTable, TimePointStats};
+use super::lesion_table::{self, LesionTable};
 use super::registration::{self, RegisterJob};
 use super::second_gpu::{SecondCallback, SecondJob};
 use super::views::{SliceViewState, slice_geometry_of, to_pixel, wheel_y};
 use super::*;
 use crate::annotate::labels::LabelSet;
-use crate::annotate::stats::label_stats;
+use crate::annotate::track::TimePoint;
 use crate::render::mpr::{LabelMode, SliceGeometry, SliceParams, SlicePlane};
 use crate::render::window::Lut;
 use crate::volume::Volume;
@@ -101,9 +101,6 @@ pub struct SecondImage {
     /// The linked crosshair in the second image's RAS (mm): the first's
     /// crosshair through the transform, as of the last frame.
     pub cursor_ras_mm: DVec3,
-    /// Per-label statistics of its label map (the lesion table's second time point).
-    pub stats: Option<Vec<LabelStats>>,
-    stats_job: Option<Receiver<Result<Vec<LabelStats>, String>>>,
 }
 
 impl SecondImage {
@@ -168,6 +165,10 @@ struct SecondLoading {
     transform_result: Option<Result<DMat4, String>>,
 }
 
+/// What the lesion table was computed from: the first image's map version,
+/// the second image and the transform.
+type TableKey = (u64, u64, u64, [u64; 16]);
+
 /// The app's second-image state.
 #[derive(Default)]
 pub struct SecondState {
@@ -175,6 +176,10 @@ pub struct SecondState {
     loading: Option<SecondLoading>,
     register: Option<RegisterJob>,
     pub show_lesion_table: bool,
+    /// The last lesion table (or why there is none) and its inputs.
+    table: Option<(TableKey, Result<LesionTable, String>)>,
+    /// The tracker running on a worker for newer inputs.
+    table_job: Option<(TableKey, Receiver<Result<LesionTable, String>>)>,
     /// "Open second image" path window: image, labels, transform.
     prompt: Option<[String; 3]>,
 }
@@ -182,9 +187,7 @@ pub struct SecondState {
 impl SecondState {
     /// Loading, computing its statistics or registering.
     pub fn busy(&self) -> bool {
-        self.loading.is_some()
-            || self.register.is_some()
-            || self.image.as_ref().is_some_and(|i| i.stats_job.is_some())
+        self.loading.is_some() || self.register.is_some() || self.table_job.is_some()
     }
 
     /// The plane shown side by side, when so.
@@ -221,25 +224,76 @@ impl RaysegApp {
         ctx.data(|d| d.get_temp::<Rect>(egui::Id::unique("second_view_rect")))
     }
 
-    /// The lesion table of the open time points (first, then second).
-    pub fn lesion_table(&self) -> Option<LesionTable> {
-        let doc = self.doc.as_ref()?;
-        let first_name = doc
-            .image_path
-            .as_ref()
-            .and_then(|p| p.file_name())
-            .map_or("first image".into(), |n| n.to_string_lossy().into_owned());
-        let mut points = vec![TimePointStats {
-            name: first_name,
-            stats: &doc.stats,
-        }];
-        if let Some(s) = self.second.image.as_ref() {
-            points.push(TimePointStats {
-                name: s.file_name(),
-                stats: s.stats.as_deref().unwrap_or(&[]),
-            });
+    /// The lesion table of the open time points (first = baseline, then the
+    /// second), once the tracker has run on the current maps and transform.
+    pub fn lesion_table(&self) -> Option<&LesionTable> {
+        match &self.second.table {
+            Some((key, Ok(table))) if Some(*key) == self.lesion_table_key() => Some(table),
+            _ => None,
         }
-        Some(lesion_table::from_label_stats(&points, doc.label_set()))
+    }
+
+    fn lesion_table_key(&self) -> Option<TableKey> {
+        let doc = self.doc.as_ref()?;
+        let (id, m) = self
+            .second
+            .image
+            .as_ref()
+            .filter(|s| s.labels.is_some())
+            .map_or((0, DMat4::IDENTITY), |s| {
+                (s.volume_id, s.moving_ras_from_fixed_ras)
+            });
+        Some((
+            doc.volume_id,
+            doc.labels_version,
+            id,
+            m.to_cols_array().map(f64::to_bits),
+        ))
+    }
+
+    /// Starts the tracker when the table is shown and its inputs changed.
+    fn refresh_lesion_table(&mut self) {
+        let Some(key) = self.lesion_table_key() else {
+            return;
+        };
+        let current = |k: Option<TableKey>| k == Some(key);
+        if !self.second.show_lesion_table
+            || current(self.second.table.as_ref().map(|t| t.0))
+            || current(self.second.table_job.as_ref().map(|t| t.0))
+        {
+            return;
+        }
+        let Some(doc) = self.doc.as_ref() else {
+            return;
+        };
+        let name_of = |p: Option<&PathBuf>, fallback: &str| {
+            p.and_then(|p| p.file_name())
+                .map_or(fallback.into(), |n| n.to_string_lossy().into_owned())
+        };
+        let mut scans = vec![TimePoint::on_grid_of(
+            name_of(doc.image_path.as_ref(), "first image"),
+            &doc.volume,
+            doc.labels().to_vec(),
+        )];
+        let mut names = vec![Some(doc.label_set().clone())];
+        let mut transforms = Vec::new();
+        if let Some(s) = self.second.image.as_ref()
+            && let Some(labels) = &s.labels
+        {
+            scans.push(TimePoint::on_grid_of(
+                s.file_name(),
+                &s.volume,
+                labels.as_ref().clone(),
+            ));
+            names.push(s.label_set.clone());
+            transforms.push(s.moving_ras_from_fixed_ras);
+        }
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            let table = lesion_table::compute(&scans, &transforms, &names);
+            let _ = tx.send(table.map_err(|e| e.to_string()));
+        });
+        self.second.table_job = Some((key, rx));
     }
 
     /// Starts loading the second image (and its transform) on workers.
@@ -295,16 +349,17 @@ impl RaysegApp {
                 )),
             }
         }
-        if let Some(s) = self.second.image.as_mut()
-            && let Some(rx) = &s.stats_job
-            && let Ok(r) = rx.try_recv()
-        {
-            s.stats_job = None;
-            match r {
-                Ok(stats) => s.stats = Some(stats),
-                Err(e) => self.errors.push(format!("Second image statistics: {e}")),
+        if let Some((key, rx)) = &self.second.table_job {
+            match rx.try_recv() {
+                Ok(table) => {
+                    self.second.table = Some((*key, table));
+                    self.second.table_job = None;
+                }
+                Err(TryRecvError::Empty) => {}
+                Err(TryRecvError::Disconnected) => self.second.table_job = None,
             }
         }
+        self.refresh_lesion_table();
         if let Some(r) = self.second.register.as_ref().and_then(RegisterJob::poll) {
             self.second.register = None;
             match (r, self.second.image.as_mut()) {
@@ -347,15 +402,6 @@ impl RaysegApp {
             Some((l, set)) => (Some(Arc::new(l)), set),
             None => (None, None),
         };
-        // Statistics of its labels for the lesion table, off the UI thread.
-        let stats_job = labels.clone().map(|l| {
-            let (tx, rx) = channel();
-            let (v, set) = (volume.clone(), label_set.clone());
-            std::thread::spawn(move || {
-                let _ = tx.send(label_stats(&v, &l, set.as_ref()).map_err(|e| e.to_string()));
-            });
-            rx
-        });
         let fixed_cursor = self
             .viewer
             .as_ref()
@@ -379,8 +425,6 @@ impl RaysegApp {
             plane: SlicePlane::Axial,
             slice: SliceViewState::default(),
             cursor_ras_mm: DVec3::ZERO,
-            stats: None,
-            stats_job,
         };
         image.link_cursor(fixed_cursor);
         self.status = format!("Opened the second image {}", source.image.display());
@@ -504,14 +548,9 @@ impl RaysegApp {
                         s.transform_source = "identity (same scanner coordinates)".into();
                     }
                 });
-                ui.horizontal(|ui| {
-                    if ui.button("Lesion table").clicked() {
-                        self.second.show_lesion_table = !self.second.show_lesion_table;
-                    }
-                    if ui.button("Close second image").clicked() {
-                        self.second.image = None;
-                    }
-                });
+                if ui.button("Close second image").clicked() {
+                    self.second.image = None;
+                }
             });
     }
 
@@ -555,11 +594,19 @@ impl RaysegApp {
             }
         }
         if self.second.show_lesion_table {
-            let table = self.lesion_table().unwrap_or_default();
             let mut open = true;
+            // The last table stays up while the tracker redoes it after an edit.
             egui::Window::new("Lesion table")
                 .open(&mut open)
-                .show(ctx, |ui| lesion_table::show(ui, &table));
+                .show(ctx, |ui| match self.second.table.as_ref() {
+                    Some((_, Ok(table))) => lesion_table::show(ui, table),
+                    Some((_, Err(e))) => {
+                        ui.colored_label(egui::Color32::LIGHT_RED, e);
+                    }
+                    None => {
+                        ui.spinner();
+                    }
+                });
             self.second.show_lesion_table = open;
         }
     }

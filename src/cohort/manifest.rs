@@ -144,11 +144,14 @@ pub fn parse_manifest(
     // offset instead, so messages name the line an editor shows.
     let line_of = |p: Option<&csv::Position>| {
         p.map_or(0, |p| {
-            let end = (p.byte() as usize).min(text.len());
-            1 + text.as_bytes()[..end]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count() as u64
+            let start = (p.byte() as usize).min(text.len());
+            let before = text.as_bytes()[..start].iter().filter(|&&b| b == b'\n');
+            // A record's position can be that of comment lines before it.
+            let comments = text[start..]
+                .lines()
+                .take_while(|l| l.trim_start().starts_with('#'))
+                .count();
+            1 + before.count() as u64 + comments as u64
         })
     };
     let mut rows = Vec::new();
