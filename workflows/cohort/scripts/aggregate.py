@@ -80,7 +80,7 @@ def scan_rows(status, folder):
             s = by_label.get(label)
             row = dict(base, label_map_index=i, label_map=lm, label=label)
             if s is not None:
-                row.update(name=s["name"], **{k: s.get(k) for k in STATS})
+                row.update(name=s.get("name"), **{k: s.get(k) for k in STATS})
                 c = s.get("centroid_ras_mm") or [None] * 3
                 row.update(centroid_x_mm=c[0], centroid_y_mm=c[1], centroid_z_mm=c[2])
             else:
