@@ -301,7 +301,7 @@ fn cli_json_lists_each_label_with_names_and_resamples_other_grids() {
     }
     assert_eq!(list[0]["name"], "liver lesion");
     assert_eq!(list[0]["voxels"], 30);
-    assert!(list[1].get("name").is_none());
+    assert!(list[1]["name"].is_null(), "an unnamed label: name null");
     // Text table too.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_rayseg"))
         .args(["stats"])

@@ -809,6 +809,9 @@ fn cli_tracks_nifti_time_points_with_transforms() {
         json["lesions"][0]["time_points"][2]["status"],
         "disappeared"
     );
+    // Absent: no position (the origin would be one).
+    assert!(json["lesions"][0]["time_points"][2]["centroid_ras_mm"].is_null());
+    assert_eq!(json["lesions"][0]["time_points"][2]["volume_ml"], 0.0);
 
     // Without --transform each follow-up is registered to the baseline: the
     // anatomy moved with the scanner grid, so the lesion is matched again.

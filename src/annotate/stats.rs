@@ -45,7 +45,7 @@ pub enum StatsError {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LabelStats {
     pub label: u8,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `null` when the map names no labels (always present for table readers).
     pub name: Option<String>,
     pub voxels: u64,
     pub volume_ml: f64,

@@ -10,8 +10,9 @@ use super::lesions::{Component, ijk};
 use crate::annotate::brush::SlicePlane;
 use crate::annotate::stats::recist_axes;
 
-/// A lesion's size at one time point; all zero when it is absent.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+/// A lesion's size at one time point; all zero when it is absent (its
+/// centroid is then written as `null`: the origin is a real position).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Measurement {
     pub voxels: u64,
     pub volume_ml: f64,
@@ -23,6 +24,20 @@ pub struct Measurement {
     /// Longest chord within ±5° of perpendicular to the long axis in the
     /// same slice; for fragments, the largest fragment's.
     pub short_axis_mm: f64,
+}
+
+impl Serialize for Measurement {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut m = s.serialize_struct("Measurement", 5)?;
+        m.serialize_field("voxels", &self.voxels)?;
+        m.serialize_field("volume_ml", &self.volume_ml)?;
+        let centroid = (self.voxels > 0).then_some(self.centroid_ras_mm);
+        m.serialize_field("centroid_ras_mm", &centroid)?;
+        m.serialize_field("long_axis_mm", &self.long_axis_mm)?;
+        m.serialize_field("short_axis_mm", &self.short_axis_mm)?;
+        m.end()
+    }
 }
 
 pub fn voxel_volume_ml(ras_from_voxel: &DMat4) -> f64 {
