@@ -24,7 +24,7 @@ def test_stats_matches_cli(tmp_path, ct_path, ct, run):
     cli = run("stats", tmp_path / "a.nii.gz", "--image", ct_path, "--json")
     py = rayseg.stats(image, affine, a, names={1: "soft", 2: "dense"})
     assert py == cli
-    assert all("name" not in s for s in rayseg.stats(image, affine, a))
+    assert all(s["name"] is None for s in rayseg.stats(image, affine, a))
 
 
 def test_stats_matches_numpy(ct):
